@@ -1,0 +1,114 @@
+//! Parsing the `Authorization` request header (RFC 6750 §2.1).
+
+use crate::error::{AuthError, ErrorCode};
+
+/// The largest token handled; longer ones are rejected without being parsed. 16 KiB.
+pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// Extracts the bearer token from an `Authorization` header value.
+///
+/// The scheme matches case-insensitively and must be followed by exactly one space and the token
+/// (as `mcp-auth` splits on single spaces). The token must be an RFC 6750 `b64token`.
+pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
+    let header = match header {
+        None | Some("") => return Err(AuthError::new(ErrorCode::MissingAuthHeader)),
+        Some(h) => h,
+    };
+    let (scheme, token) = match header.split_once(' ') {
+        Some((scheme, token)) => (scheme, token),
+        None => (header, ""),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::with_reason(
+            ErrorCode::InvalidAuthHeaderFormat,
+            "The authorization scheme is not `Bearer`.",
+        ));
+    }
+    if token.is_empty() {
+        return Err(AuthError::new(ErrorCode::MissingBearerToken));
+    }
+    if token.contains(' ') {
+        return Err(AuthError::with_reason(
+            ErrorCode::InvalidAuthHeaderFormat,
+            "More than one value follows the `Bearer` scheme.",
+        ));
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(AuthError::with_reason(
+            ErrorCode::InvalidToken,
+            format!("The token is longer than {MAX_TOKEN_LEN} bytes."),
+        ));
+    }
+    if !is_b64token(token) {
+        return Err(AuthError::with_reason(
+            ErrorCode::InvalidAuthHeaderFormat,
+            "The bearer token contains characters that RFC 6750 does not allow.",
+        ));
+    }
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(header: Option<&str>) -> ErrorCode {
+        match bearer_token(header) {
+            Ok(_) => panic!("accepted {header:?}"),
+            Err(e) => e.code,
+        }
+    }
+
+    #[test]
+    fn extracts_the_token_after_a_case_insensitive_scheme() {
+        assert_eq!(bearer_token(Some("Bearer abc.def.ghi")).ok(), Some("abc.def.ghi"));
+        assert_eq!(bearer_token(Some("bearer abc")).ok(), Some("abc"));
+        assert_eq!(bearer_token(Some("BEARER abc")).ok(), Some("abc"));
+    }
+
+    #[test]
+    fn absent_or_empty_header_is_missing_auth_header() {
+        assert_eq!(code(None), ErrorCode::MissingAuthHeader);
+        assert_eq!(code(Some("")), ErrorCode::MissingAuthHeader);
+    }
+
+    #[test]
+    fn scheme_without_token_is_missing_bearer_token() {
+        assert_eq!(code(Some("Bearer")), ErrorCode::MissingBearerToken);
+        assert_eq!(code(Some("Bearer ")), ErrorCode::MissingBearerToken);
+    }
+
+    #[test]
+    fn other_schemes_and_extra_values_are_invalid_format() {
+        assert_eq!(code(Some("Basic dXNlcjpwYXNz")), ErrorCode::InvalidAuthHeaderFormat);
+        assert_eq!(code(Some("Bearer a b")), ErrorCode::InvalidAuthHeaderFormat);
+        assert_eq!(code(Some("Bearer  abc")), ErrorCode::InvalidAuthHeaderFormat);
+        assert_eq!(code(Some("Bearer\tabc")), ErrorCode::InvalidAuthHeaderFormat);
+        assert_eq!(code(Some("Bearer a, Bearer b")), ErrorCode::InvalidAuthHeaderFormat);
+    }
+
+    #[test]
+    fn tokens_outside_b64token_are_invalid_format() {
+        for bad in ["a\r\nb", "a\"b", "a,b", "a\u{e9}b", "====", "a\tb"] {
+            assert_eq!(code(Some(&format!("Bearer {bad}"))), ErrorCode::InvalidAuthHeaderFormat, "{bad:?}");
+        }
+        assert!(bearer_token(Some("Bearer a-b_c.d~e+f/g==")).is_ok());
+    }
+
+    #[test]
+    fn oversized_tokens_are_invalid_token_without_parsing() {
+        let ok = "a".repeat(MAX_TOKEN_LEN);
+        assert!(bearer_token(Some(&format!("Bearer {ok}"))).is_ok());
+        let big = "a".repeat(MAX_TOKEN_LEN + 1);
+        assert_eq!(code(Some(&format!("Bearer {big}"))), ErrorCode::InvalidToken);
+    }
+}
