@@ -8,7 +8,6 @@ use crate::algorithm::{Alg, KeyKind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-use jsonwebtoken::signature::Verifier;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 

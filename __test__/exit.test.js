@@ -1,0 +1,43 @@
+'use strict';
+// A process that has used the package must exit by itself once its servers are closed: no
+// handle, thread-safe function or runtime thread may keep Node alive.
+
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const CHILD = path.join(__dirname, 'fixtures', 'exit-child.js');
+const DEADLINE_MS = 10000;
+
+function runChild() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, DEADLINE_MS);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, timedOut, stdout, stderr });
+    });
+  });
+}
+
+test('a process that used bearerAuth("jwt") exits by itself after closing its servers', async () => {
+  const started = Date.now();
+  const { code, signal, timedOut, stdout, stderr } = await runChild();
+  const elapsed = Date.now() - started;
+
+  expect({ timedOut, signal, stderr }).toEqual({ timedOut: false, signal: null, stderr: '' });
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout.trim())).toEqual({ valid: 200, subject: 'user-1', invalid: 401, missing: 401 });
+  expect(elapsed).toBeLessThan(DEADLINE_MS);
+}, DEADLINE_MS + 5000);

@@ -1,0 +1,255 @@
+'use strict'
+// The hand-written half of mcp-auth-native: JS error classes and the Express glue around the
+// generated native binding (`binding.js`). Every decision is made in Rust; this file only moves
+// the `Authorization` header in and the outcome out.
+
+const native = require('./binding.js')
+
+// ---------------------------------------------------------------------------------------------
+// Errors: classes mirror mcp-auth 0.2.0; their description tables come from the Rust code table.
+
+const table = native.errorCodes()
+const descriptionsOf = (className) =>
+  Object.freeze(Object.fromEntries(table.filter((e) => e.className === className).map((e) => [e.code, e.description])))
+
+const authServerErrorDescription = descriptionsOf('MCPAuthAuthServerError')
+const bearerAuthErrorDescription = descriptionsOf('MCPAuthBearerAuthError')
+const tokenVerificationErrorDescription = descriptionsOf('MCPAuthTokenVerificationError')
+const jwtVerificationErrorDescription = descriptionsOf('MCPAuthJwtVerificationError')
+
+/** Base class of every mcp-auth error: a snake_case `code` and a message. */
+class MCPAuthError extends Error {
+  constructor(code, message) {
+    super(message)
+    this.code = code
+    this.name = 'MCPAuthError'
+  }
+
+  /** The error as JSON for an HTTP response; `cause` only when `showCause`. */
+  toJson(showCause = false) {
+    const json = { error: this.code, errorDescription: this.message }
+    if (showCause && this.cause !== undefined) json.cause = this.cause
+    return json
+  }
+}
+
+/** A problem with mcp-auth's configuration or with fetching it. */
+class MCPAuthConfigError extends MCPAuthError {
+  constructor(code, message) {
+    super(code, message)
+    this.name = 'MCPAuthConfigError'
+  }
+}
+
+/** A problem with the authorization server's configuration or metadata. */
+class MCPAuthAuthServerError extends MCPAuthError {
+  constructor(code, cause) {
+    super(code, authServerErrorDescription[code] || 'An error occurred with the authorization server.')
+    this.cause = cause
+    this.name = 'MCPAuthAuthServerError'
+  }
+}
+
+/** A problem with the request's bearer credentials or the token's grants. */
+class MCPAuthBearerAuthError extends MCPAuthError {
+  constructor(code, cause) {
+    super(code, bearerAuthErrorDescription[code] || 'An error occurred with the Bearer auth.')
+    this.cause = cause
+    this.name = 'MCPAuthBearerAuthError'
+  }
+
+  toJson(showCause = false) {
+    const json = super.toJson(showCause)
+    if (this.cause && this.cause.uri && this.cause.uri.href) json.errorUri = this.cause.uri.href
+    if (this.cause && this.cause.missingScopes) json.missingScopes = this.cause.missingScopes
+    return json
+  }
+}
+
+/** The token failed verification. */
+class MCPAuthTokenVerificationError extends MCPAuthError {
+  constructor(code, cause) {
+    super(
+      code,
+      tokenVerificationErrorDescription[code] ||
+        jwtVerificationErrorDescription[code] ||
+        'An error occurred while verifying the token.',
+    )
+    this.cause = cause
+    this.name = 'MCPAuthTokenVerificationError'
+  }
+}
+
+/** A JWT failed verification (`jwt_verification_failed`, `invalid_jwt`). */
+class MCPAuthJwtVerificationError extends MCPAuthTokenVerificationError {
+  constructor(code, cause) {
+    super(code, cause)
+    this.name = 'MCPAuthJwtVerificationError'
+  }
+}
+
+/** Rethrows a binding error as the JS class its code names. */
+function fromNative(error) {
+  if (error && error.code === 'ERR_INVALID_ARG_TYPE') {
+    const typeError = new TypeError(error.message)
+    typeError.code = 'ERR_INVALID_ARG_TYPE'
+    return typeError
+  }
+  if (error && error.code === 'invalid_server_config') {
+    const e = new MCPAuthAuthServerError('invalid_server_config', { cause: error.message })
+    e.message = `${e.message} ${error.message}`
+    return e
+  }
+  return error
+}
+
+// ---------------------------------------------------------------------------------------------
+// Express glue.
+
+const EXPOSE = 'Access-Control-Expose-Headers'
+
+/** Sends an error outcome with plain `http.ServerResponse` calls (Express 4 and 5 alike). */
+function reject(res, outcome) {
+  res.statusCode = outcome.status
+  if (outcome.wwwAuthenticate !== undefined) {
+    res.setHeader('WWW-Authenticate', outcome.wwwAuthenticate)
+    const exposed = res.getHeader(EXPOSE)
+    if (exposed === undefined) res.setHeader(EXPOSE, 'WWW-Authenticate')
+    else if (!/(^|,)\s*www-authenticate\s*(,|$)/i.test(String(exposed))) res.setHeader(EXPOSE, `${exposed}, WWW-Authenticate`)
+  }
+  if (outcome.retryAfter !== undefined) res.setHeader('Retry-After', String(outcome.retryAfter))
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(outcome.body)
+}
+
+/** Builds the Express middleware around a native guard. */
+function middleware(guard) {
+  const apply = (outcome, req, res, next) => {
+    if (outcome.status === 200) {
+      req.auth = outcome.auth
+      next()
+    } else {
+      reject(res, outcome)
+    }
+  }
+  return function bearerAuth(req, res, next) {
+    // A CORS preflight carries no credentials; the app's CORS handling answers it.
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      next()
+      return
+    }
+    let outcome
+    try {
+      outcome = guard.verify(req.headers.authorization)
+    } catch (error) {
+      next(error)
+      return
+    }
+    if (typeof outcome.then === 'function') {
+      outcome.then((o) => apply(o, req, res, next), next)
+    } else {
+      apply(outcome, req, res, next)
+    }
+  }
+}
+
+/** Serves JSON documents by well-known path, with CORS, for GET and HEAD (RFC 9728 §3). */
+function metadataRouter(entries) {
+  // Several resources may share a path on different hosts: the Host header picks among them.
+  const byPath = new Map()
+  for (const { url, body } of entries) {
+    const list = byPath.get(url.pathname) || []
+    list.push({ host: url.host.toLowerCase(), body })
+    byPath.set(url.pathname, list)
+  }
+  return function metadataRouter(req, res, next) {
+    const path = (req.url || '').split('?')[0]
+    const candidates = byPath.get(path)
+    if (!candidates) return next()
+    const host = String(req.headers.host || '').toLowerCase()
+    const entry = candidates.length === 1 ? candidates[0] : candidates.find((c) => c.host === host)
+    if (!entry) return next()
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    if (req.method === 'OPTIONS') {
+      res.statusCode = 204
+      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS')
+      const requested = req.headers['access-control-request-headers']
+      if (requested) res.setHeader('Access-Control-Allow-Headers', requested)
+      res.setHeader('Access-Control-Max-Age', '86400')
+      return res.end()
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.statusCode = 405
+      res.setHeader('Allow', 'GET, HEAD, OPTIONS')
+      res.setHeader('Content-Type', 'application/json; charset=utf-8')
+      return res.end(JSON.stringify({ error: 'method_not_allowed', error_description: `${req.method} is not allowed here.` }))
+    }
+    res.statusCode = 200
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.setHeader('Cache-Control', 'public, max-age=3600')
+    res.setHeader('Content-Length', Buffer.byteLength(entry.body))
+    res.end(req.method === 'HEAD' ? undefined : entry.body)
+  }
+}
+
+/**
+ * The entry point: checks the configuration, then makes `bearerAuth` middlewares for it.
+ */
+class MCPAuth {
+  #native
+
+  constructor(config) {
+    try {
+      this.#native = new native.NativeMCPAuth(config)
+    } catch (error) {
+      throw fromNative(error)
+    }
+    this.config = config
+  }
+
+  /**
+   * A router serving the RFC 9728 protected resource metadata of every configured resource at
+   * `/.well-known/oauth-protected-resource` + the resource's path.
+   */
+  protectedResourceMetadataRouter() {
+    if (this.#native.legacy) {
+      throw new MCPAuthAuthServerError('invalid_server_config', {
+        cause: '`protectedResourceMetadataRouter` is not available in `authorization server` mode.',
+      })
+    }
+    return metadataRouter(
+      this.#native.resourceDocuments().map((d) => ({ url: new URL(d.metadataUrl), body: d.document })),
+    )
+  }
+
+  /**
+   * An Express middleware that requires a valid bearer token. `mode` is `'jwt'`.
+   */
+  bearerAuth(mode, options) {
+    if (mode !== 'jwt') {
+      throw new TypeError(`bearerAuth: the mode must be 'jwt' or a verify function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`)
+    }
+    let guard
+    try {
+      guard = this.#native.jwtGuard(options)
+    } catch (error) {
+      throw fromNative(error)
+    }
+    return middleware(guard)
+  }
+}
+
+module.exports = {
+  MCPAuth,
+  MCPAuthError,
+  MCPAuthConfigError,
+  MCPAuthAuthServerError,
+  MCPAuthBearerAuthError,
+  MCPAuthTokenVerificationError,
+  MCPAuthJwtVerificationError,
+  authServerErrorDescription,
+  bearerAuthErrorDescription,
+  tokenVerificationErrorDescription,
+  jwtVerificationErrorDescription,
+}

@@ -1,0 +1,79 @@
+//! The result of verifying one request, as a plain JS object.
+
+use crate::auth_info::{Audience, AuthInfo};
+use crate::response::Rejection;
+use napi::bindgen_prelude::Either;
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+/// `req.auth`: the MCP SDK's `AuthInfo` plus issuer, subject, audience and claims.
+#[napi(object, js_name = "AuthInfo")]
+pub struct JsAuthInfo {
+    /// The raw access token.
+    pub token: String,
+    /// `iss`.
+    pub issuer: String,
+    /// `client_id`, else `azp`, else `''`.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// `sub`.
+    pub subject: Option<String>,
+    /// `aud`.
+    pub audience: Option<Either<String, Vec<String>>>,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: Option<f64>,
+    /// Every claim.
+    pub claims: Option<Map<String, Value>>,
+}
+
+impl From<AuthInfo> for JsAuthInfo {
+    fn from(a: AuthInfo) -> Self {
+        JsAuthInfo {
+            token: a.token,
+            issuer: a.issuer,
+            client_id: a.client_id,
+            scopes: a.scopes,
+            subject: a.subject,
+            audience: a.audience.map(|aud| match aud {
+                Audience::One(s) => Either::A(s),
+                Audience::Many(v) => Either::B(v),
+            }),
+            expires_at: a.expires_at,
+            claims: a.claims,
+        }
+    }
+}
+
+/// What the middleware does with a request: `status` 200 with `auth`, or an error response.
+#[napi(object)]
+pub struct Outcome {
+    /// 200 when the request may proceed; else the response status.
+    pub status: u32,
+    /// The verified identity, on 200.
+    pub auth: Option<JsAuthInfo>,
+    /// The JSON body of an error response.
+    pub body: Option<String>,
+    /// `WWW-Authenticate`, on 401 and 403.
+    pub www_authenticate: Option<String>,
+    /// `Retry-After` seconds, on 503.
+    pub retry_after: Option<u32>,
+}
+
+impl Outcome {
+    /// The request may proceed as `info`.
+    pub fn accepted(info: AuthInfo) -> Self {
+        Outcome { status: 200, auth: Some(info.into()), body: None, www_authenticate: None, retry_after: None }
+    }
+
+    /// The request is answered with `r`.
+    pub fn rejected(r: Rejection) -> Self {
+        Outcome {
+            status: u32::from(r.status),
+            auth: None,
+            body: Some(r.body),
+            www_authenticate: r.www_authenticate,
+            retry_after: r.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The remote JWK Set of one issuer: fetched on first need, kept for `cacheMaxAge`, refetched
+//! for an unknown `kid` at most once per `cooldownDuration`, and used past its age while a
+//! refetch fails (stale-if-error).
+
+use crate::algorithm::Alg;
+use crate::clock::Clock;
+use crate::error::{AuthError, ErrorCode};
+use crate::fetch::Fetcher;
+use crate::jwk::{KeySet, PublicKey, Selection};
+use crate::remote::{Remote, FIRST_RETRY};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timing of the remote key set (the `remoteJwkSet` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwksOptions {
+    /// How long a fetch of the JWKS or metadata may take. Defaults to `5000` ms.
+    pub timeout: Duration,
+    /// After a fetch, how long an unknown `kid` does not trigger another. Defaults to `30000` ms.
+    pub cooldown: Duration,
+    /// How long a fetched key set is used before it is fetched again. Defaults to `600000` ms.
+    pub max_age: Duration,
+}
+
+impl Default for JwksOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(5_000),
+            cooldown: Duration::from_millis(30_000),
+            max_age: Duration::from_millis(600_000),
+        }
+    }
+}
+
+/// A key found for a token: the set it belongs to and its place there.
+#[derive(Debug, Clone)]
+pub struct KeyRef {
+    set: Arc<KeySet>,
+    index: usize,
+}
+
+impl std::ops::Deref for KeyRef {
+    type Target = PublicKey;
+    fn deref(&self) -> &PublicKey {
+        // `index` always comes from `position` in `set`, which never changes.
+        &self.set.keys[self.index]
+    }
+}
+
+/// One issuer's remote key set.
+pub struct Jwks {
+    uri: String,
+    options: JwksOptions,
+    remote: Remote<KeySet>,
+    fetcher: Arc<dyn Fetcher>,
+    clock: Arc<dyn Clock>,
+}
+
+fn unknown_key() -> AuthError {
+    AuthError::with_reason(ErrorCode::InvalidToken, "No key in the issuer's JWKS matches the token's `kid`.")
+}
+
+fn select(set: &Arc<KeySet>, kid: Option<&str>, alg: Alg) -> Result<Option<KeyRef>, AuthError> {
+    match set.select(kid, alg) {
+        Selection::Found(key) => {
+            let index = set.keys.iter().position(|k| std::ptr::eq(k, key)).ok_or_else(unknown_key)?;
+            Ok(Some(KeyRef { set: set.clone(), index }))
+        }
+        Selection::Unknown => Ok(None),
+        Selection::Unusable(why) => Err(AuthError::with_reason(ErrorCode::InvalidToken, why)),
+    }
+}
+
+impl Jwks {
+    /// A key set at `uri`, not fetched yet.
+    pub fn new(uri: String, options: JwksOptions, fetcher: Arc<dyn Fetcher>, clock: Arc<dyn Clock>) -> Self {
+        Self { uri, options, remote: Remote::default(), fetcher, clock }
+    }
+
+    /// The JWKS URL.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    async fn load(&self) -> Result<KeySet, AuthError> {
+        let body = self.fetcher.get(&self.uri, self.options.timeout).await.map_err(|e| {
+            AuthError::unavailable(format!("The JWKS could not be fetched: {}", e.describe(&self.uri)), FIRST_RETRY)
+        })?;
+        KeySet::parse(&body).map_err(|why| AuthError::unavailable(why, FIRST_RETRY))
+    }
+
+    /// Finds the key for a token's `kid` and `alg`, fetching the set when needed.
+    ///
+    /// Errors: `invalid_token` when no usable key matches while a key set is at hand;
+    /// `temporarily_unavailable` when no key set could be fetched at all.
+    pub async fn key_for(&self, kid: Option<&str>, alg: Alg) -> Result<KeyRef, AuthError> {
+        let now = self.clock.elapsed();
+        let snap = self.remote.snapshot();
+        let clock = self.clock.as_ref();
+        match snap.value {
+            Some(set) if now.saturating_sub(snap.fetched_at) < self.options.max_age => {
+                if let Some(key) = select(&set, kid, alg)? {
+                    return Ok(key);
+                }
+                let cooled = snap.last_attempt.is_none_or(|t| now.saturating_sub(t) >= self.options.cooldown);
+                if !cooled {
+                    return Err(unknown_key());
+                }
+                match self.remote.refresh(clock, snap.generation, || self.load()).await {
+                    Ok(fresh) => select(&fresh, kid, alg)?.ok_or_else(unknown_key),
+                    Err(_) => Err(unknown_key()),
+                }
+            }
+            Some(stale) => {
+                let set = self.remote.refresh(clock, snap.generation, || self.load()).await.unwrap_or(stale);
+                select(&set, kid, alg)?.ok_or_else(unknown_key)
+            }
+            None => {
+                let set = self.remote.refresh(clock, snap.generation, || self.load()).await?;
+                select(&set, kid, alg)?.ok_or_else(unknown_key)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::fetch::{BoxFuture, FetchError};
+    use crate::jwk::tests::jwk;
+    use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// An HTTP stand-in: answers with whatever the test sets, counting requests.
+    struct Scripted {
+        answer: Mutex<Result<Vec<u8>, FetchError>>,
+        calls: AtomicUsize,
+    }
+
+    impl Scripted {
+        fn new() -> Arc<Self> {
+            Arc::new(Self { answer: Mutex::new(Err(FetchError::Status(500))), calls: AtomicUsize::new(0) })
+        }
+        fn serve(&self, kids: &[&str]) {
+            let keys: Vec<_> = kids.iter().map(|k| jwk(k)).collect();
+            *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Ok(json!({ "keys": keys }).to_string().into_bytes());
+        }
+        fn fail(&self, e: FetchError) {
+            *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Err(e);
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Fetcher for Scripted {
+        fn get<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let answer = self.answer.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            Box::pin(async move { answer })
+        }
+    }
+
+    fn setup() -> (Jwks, Arc<Scripted>, Arc<ManualClock>) {
+        let fetcher = Scripted::new();
+        let clock = Arc::new(ManualClock::new(1_700_000_000.0));
+        let jwks = Jwks::new("https://i/jwks".into(), JwksOptions::default(), fetcher.clone(), clock.clone());
+        (jwks, fetcher, clock)
+    }
+
+    async fn kid_of(jwks: &Jwks, kid: &str) -> Result<String, ErrorCode> {
+        jwks.key_for(Some(kid), Alg::RS256).await.map(|k| k.kid.clone().unwrap_or_default()).map_err(|e| e.code)
+    }
+
+    #[tokio::test]
+    async fn fetches_once_and_serves_from_cache() {
+        let (jwks, http, _) = setup();
+        http.serve(&["rsa-1"]);
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
+        assert_eq!(http.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_refetches_only_after_the_cooldown() {
+        let (jwks, http, clock) = setup();
+        http.serve(&["rsa-1"]);
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        http.serve(&["rsa-1", "rsa-2"]);
+        assert_eq!(kid_of(&jwks, "rsa-2").await, Err(ErrorCode::InvalidToken));
+        assert_eq!(http.calls(), 1, "within the cooldown nothing is fetched");
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(kid_of(&jwks, "rsa-2").await, Ok("rsa-2".into()));
+        assert_eq!(http.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_storm_of_unknown_kids_fetches_once_per_cooldown() {
+        let (jwks, http, clock) = setup();
+        http.serve(&["rsa-1"]);
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        clock.advance(Duration::from_secs(31));
+        for i in 0..1000 {
+            assert_eq!(kid_of(&jwks, &format!("forged-{i}")).await, Err(ErrorCode::InvalidToken));
+        }
+        assert_eq!(http.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_set_is_refetched_after_max_age() {
+        let (jwks, http, clock) = setup();
+        http.serve(&["rsa-1"]);
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        clock.advance(Duration::from_secs(599));
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        assert_eq!(http.calls(), 1);
+        clock.advance(Duration::from_secs(1));
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        assert_eq!(http.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_stale_set_is_used_while_refetching_fails() {
+        let (jwks, http, clock) = setup();
+        http.serve(&["rsa-1"]);
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        http.fail(FetchError::TimedOut);
+        clock.advance(Duration::from_secs(700));
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
+        assert_eq!(http.calls(), 2, "the second request is inside the backoff");
+    }
+
+    #[tokio::test]
+    async fn no_keys_at_all_is_temporarily_unavailable_with_backoff() {
+        let (jwks, http, clock) = setup();
+        http.fail(FetchError::Unreachable("refused".into()));
+        let err = jwks.key_for(Some("rsa-1"), Alg::RS256).await.err();
+        assert_eq!(err.as_ref().map(|e| e.code), Some(ErrorCode::TemporarilyUnavailable));
+        assert_eq!(err.and_then(|e| e.retry_after), Some(Duration::from_secs(1)));
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Err(ErrorCode::TemporarilyUnavailable));
+        assert_eq!(http.calls(), 1);
+        http.serve(&["rsa-1"]);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
+        assert_eq!(http.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_with_a_cached_set_is_invalid_even_if_the_refetch_fails() {
+        let (jwks, http, clock) = setup();
+        http.serve(&["rsa-1"]);
+        assert!(kid_of(&jwks, "rsa-1").await.is_ok());
+        http.fail(FetchError::Status(503));
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(kid_of(&jwks, "other").await, Err(ErrorCode::InvalidToken));
+    }
+
+    #[tokio::test]
+    async fn html_instead_of_a_key_set_is_temporarily_unavailable() {
+        let (jwks, http, _) = setup();
+        *http.answer.lock().unwrap_or_else(|p| p.into_inner()) = Ok(b"<html>oops</html>".to_vec());
+        assert_eq!(kid_of(&jwks, "rsa-1").await, Err(ErrorCode::TemporarilyUnavailable));
+    }
+}

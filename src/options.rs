@@ -1,0 +1,321 @@
+//! The options of `bearerAuth(mode, options)`, checked when given.
+
+use crate::algorithm::Alg;
+use crate::claims::ClaimRules;
+use crate::config::{deny_unknown, object, present, type_error};
+use crate::error::ConfigError;
+use crate::jwks::JwksOptions;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// What the `aud` claim is checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AudienceOption {
+    /// The resource, when one is given; else no check. The default.
+    #[default]
+    Resource,
+    /// `audience: false`: no check.
+    Off,
+    /// Any one of these.
+    Values(Vec<String>),
+}
+
+/// Checked `bearerAuth` options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BearerOptions {
+    /// Which configured protected resource the endpoint belongs to. Required with `protectedResources`.
+    pub resource: Option<String>,
+    /// Expected audience. Defaults to the resource.
+    pub audience: AudienceOption,
+    /// Scopes that must all be granted. Defaults to none.
+    pub required_scopes: Vec<String>,
+    /// Whether JSON error bodies carry `cause`. Defaults to `false`.
+    pub show_error_details: bool,
+    /// How long a custom verifier may take. Defaults to `10000` ms.
+    pub verify_timeout: Duration,
+    /// Allowed JWS algorithms. Defaults to every asymmetric algorithm in [`Alg::ALL`].
+    pub algorithms: Vec<Alg>,
+    /// Required `typ` header, compared case-insensitively without `application/`. Defaults to none.
+    pub typ: Option<String>,
+    /// Claim checks.
+    pub claims: ClaimRules,
+    /// Remote key set timing.
+    pub jwks: JwksOptions,
+}
+
+impl Default for BearerOptions {
+    fn default() -> Self {
+        Self {
+            resource: None,
+            audience: AudienceOption::Resource,
+            required_scopes: Vec::new(),
+            show_error_details: false,
+            verify_timeout: Duration::from_millis(10_000),
+            algorithms: Alg::ALL.to_vec(),
+            typ: None,
+            claims: ClaimRules::default(),
+            jwks: JwksOptions::default(),
+        }
+    }
+}
+
+/// Parses a duration in seconds: a number, or a string such as `"30s"`, `"1m"`, `"2 hours"`.
+pub fn parse_seconds(v: &Value, path: &str) -> Result<f64, ConfigError> {
+    let what = "a non-negative number of seconds or a duration string such as \"30s\" or \"5m\"";
+    let secs = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => duration_string(s),
+        _ => None,
+    };
+    secs.filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| type_error(path, what))
+}
+
+fn duration_string(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num.parse().ok()?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+        "d" | "day" | "days" => 86400.0,
+        "w" | "week" | "weeks" => 604800.0,
+        _ => return None,
+    };
+    Some(value * factor)
+}
+
+fn millis(v: &Value, path: &str) -> Result<Duration, ConfigError> {
+    match v.as_f64() {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        _ => Err(type_error(path, "a non-negative number of milliseconds")),
+    }
+}
+
+fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
+    v.as_array()
+        .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| type_error(path, "an array of strings"))
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+const TOP: &[&str] = &[
+    "resource",
+    "audience",
+    "requiredScopes",
+    "showErrorDetails",
+    "verifyTimeout",
+    "jwtVerify",
+    "remoteJwkSet",
+    "remoteJwtSet",
+];
+const JWT_VERIFY: &[&str] = &["clockTolerance", "algorithms", "typ", "maxTokenAge", "requiredClaims"];
+const REMOTE: &[&str] = &["timeoutDuration", "cooldownDuration", "cacheMaxAge"];
+
+impl BearerOptions {
+    /// Checks `bearerAuth` options; absent means all defaults.
+    pub fn parse(v: Option<&Value>) -> Result<BearerOptions, ConfigError> {
+        let mut o = BearerOptions::default();
+        let map = match v {
+            None | Some(Value::Null) => return Ok(o),
+            Some(v) => object(v, "options")?,
+        };
+        deny_unknown(map, "options", TOP)?;
+        if let Some(r) = present(map, "resource") {
+            o.resource = Some(r.as_str().ok_or_else(|| type_error("options.resource", "a string"))?.to_owned());
+        }
+        if let Some(a) = present(map, "audience") {
+            o.audience = match a {
+                Value::Bool(false) => AudienceOption::Off,
+                Value::String(s) if !s.is_empty() => AudienceOption::Values(vec![s.clone()]),
+                Value::Array(_) => {
+                    let list = string_list(a, "options.audience")?;
+                    if list.is_empty() || list.iter().any(String::is_empty) {
+                        return Err(type_error("options.audience", "a non-empty list of non-empty strings"));
+                    }
+                    AudienceOption::Values(list)
+                }
+                _ => return Err(type_error("options.audience", "a string, an array of strings, or false")),
+            };
+        }
+        if let Some(s) = present(map, "requiredScopes") {
+            o.required_scopes = string_list(s, "options.requiredScopes")?;
+            if let Some(bad) = o.required_scopes.iter().find(|s| !is_scope_token(s)) {
+                return Err(ConfigError::Type(format!(
+                    "`options.requiredScopes` entry {bad:?} is not an RFC 6749 scope token (no spaces, quotes, backslashes or control characters)."
+                )));
+            }
+        }
+        if let Some(b) = present(map, "showErrorDetails") {
+            o.show_error_details = b.as_bool().ok_or_else(|| type_error("options.showErrorDetails", "a boolean"))?;
+        }
+        if let Some(t) = present(map, "verifyTimeout") {
+            o.verify_timeout = millis(t, "options.verifyTimeout")?;
+            if o.verify_timeout.is_zero() {
+                return Err(type_error("options.verifyTimeout", "a positive number of milliseconds"));
+            }
+        }
+        if let Some(j) = present(map, "jwtVerify") {
+            o.parse_jwt_verify(object(j, "options.jwtVerify")?)?;
+        }
+        let remote = match (present(map, "remoteJwkSet"), present(map, "remoteJwtSet")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Type(
+                    "Give `options.remoteJwkSet` or its alias `options.remoteJwtSet`, not both.".into(),
+                ))
+            }
+            (Some(r), None) => Some(("options.remoteJwkSet", r)),
+            (None, Some(r)) => Some(("options.remoteJwtSet", r)),
+            (None, None) => None,
+        };
+        if let Some((path, r)) = remote {
+            let m = object(r, path)?;
+            deny_unknown(m, path, REMOTE)?;
+            if let Some(v) = present(m, "timeoutDuration") {
+                o.jwks.timeout = millis(v, &format!("{path}.timeoutDuration"))?;
+            }
+            if let Some(v) = present(m, "cooldownDuration") {
+                o.jwks.cooldown = millis(v, &format!("{path}.cooldownDuration"))?;
+            }
+            if let Some(v) = present(m, "cacheMaxAge") {
+                o.jwks.max_age = millis(v, &format!("{path}.cacheMaxAge"))?;
+            }
+        }
+        Ok(o)
+    }
+
+    fn parse_jwt_verify(&mut self, m: &Map<String, Value>) -> Result<(), ConfigError> {
+        deny_unknown(m, "options.jwtVerify", JWT_VERIFY)?;
+        if let Some(v) = present(m, "clockTolerance") {
+            self.claims.clock_tolerance = parse_seconds(v, "options.jwtVerify.clockTolerance")?;
+        }
+        if let Some(v) = present(m, "maxTokenAge") {
+            self.claims.max_token_age = Some(parse_seconds(v, "options.jwtVerify.maxTokenAge")?);
+        }
+        if let Some(v) = present(m, "algorithms") {
+            let names = string_list(v, "options.jwtVerify.algorithms")?;
+            if names.is_empty() {
+                return Err(type_error("options.jwtVerify.algorithms", "a non-empty array of algorithm names"));
+            }
+            self.algorithms = names
+                .iter()
+                .map(|n| {
+                    Alg::parse(n).ok_or_else(|| {
+                        ConfigError::Type(format!(
+                            "`options.jwtVerify.algorithms` entry {n:?} is not supported; use asymmetric algorithms: {}.",
+                            Alg::ALL.map(Alg::as_str).join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = present(m, "typ") {
+            match v.as_str() {
+                Some(t) if !t.is_empty() => self.typ = Some(t.to_owned()),
+                _ => return Err(type_error("options.jwtVerify.typ", "a non-empty string such as \"at+jwt\"")),
+            }
+        }
+        if let Some(v) = present(m, "requiredClaims") {
+            let mut claims = string_list(v, "options.jwtVerify.requiredClaims")?;
+            if !claims.iter().any(|c| c == "iss") {
+                claims.insert(0, "iss".into());
+            }
+            self.claims.required = claims;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<BearerOptions, String> {
+        BearerOptions::parse(Some(&v)).map_err(|e| e.message().to_owned())
+    }
+
+    #[test]
+    fn absent_options_are_the_documented_defaults() {
+        let o = BearerOptions::parse(None).unwrap_or_default();
+        assert_eq!(o.claims.clock_tolerance, 60.0);
+        assert_eq!(o.claims.required, ["iss", "sub", "exp"]);
+        assert_eq!(o.jwks, JwksOptions::default());
+        assert_eq!(o.verify_timeout, Duration::from_secs(10));
+        assert_eq!(o.algorithms.len(), 9);
+        assert_eq!(o.audience, AudienceOption::Resource);
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let o = parse(json!({
+            "resource": "https://r", "audience": ["a", "b"], "requiredScopes": ["read", "write"],
+            "showErrorDetails": true, "verifyTimeout": 2500,
+            "jwtVerify": { "clockTolerance": "1m", "algorithms": ["ES256"], "typ": "at+jwt",
+                           "maxTokenAge": 300, "requiredClaims": ["exp"] },
+            "remoteJwtSet": { "timeoutDuration": 100, "cooldownDuration": 200, "cacheMaxAge": 300 }
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.resource.as_deref(), Some("https://r"));
+        assert_eq!(o.audience, AudienceOption::Values(vec!["a".into(), "b".into()]));
+        assert_eq!(o.required_scopes, ["read", "write"]);
+        assert!(o.show_error_details);
+        assert_eq!(o.verify_timeout, Duration::from_millis(2500));
+        assert_eq!(o.claims.clock_tolerance, 60.0);
+        assert_eq!(o.algorithms, [Alg::ES256]);
+        assert_eq!(o.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(o.claims.max_token_age, Some(300.0));
+        assert_eq!(o.claims.required, ["iss", "exp"]);
+        assert_eq!(o.jwks.timeout, Duration::from_millis(100));
+        assert_eq!(o.jwks.cooldown, Duration::from_millis(200));
+        assert_eq!(o.jwks.max_age, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn audience_false_turns_the_check_off() {
+        assert_eq!(parse(json!({ "audience": false })).map(|o| o.audience), Ok(AudienceOption::Off));
+        assert!(parse(json!({ "audience": true })).is_err());
+    }
+
+    #[test]
+    fn duration_strings_are_understood() {
+        for (s, secs) in [("30s", 30.0), ("5 m", 300.0), ("2 hours", 7200.0), ("1.5s", 1.5), ("10", 10.0)] {
+            assert_eq!(parse_seconds(&json!(s), "x"), Ok(secs), "{s}");
+        }
+        for bad in [json!("soon"), json!("-5s"), json!(-1), json!(true), json!("5 lightyears")] {
+            assert!(parse_seconds(&bad, "x").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_option_names_are_rejected_with_their_path() {
+        assert!(parse(json!({ "requiredScope": ["a"] })).unwrap_err().contains("options.requiredScope"));
+        assert!(parse(json!({ "jwtVerify": { "clockTolerence": 5 } })).unwrap_err().contains("options.jwtVerify.clockTolerence"));
+        assert!(parse(json!({ "remoteJwkSet": { "timeout": 5 } })).unwrap_err().contains("options.remoteJwkSet.timeout"));
+    }
+
+    #[test]
+    fn symmetric_and_unsigned_algorithms_cannot_be_allowed() {
+        for alg in ["none", "HS256"] {
+            assert!(parse(json!({ "jwtVerify": { "algorithms": [alg] } })).unwrap_err().contains(alg));
+        }
+    }
+
+    #[test]
+    fn scopes_must_be_scope_tokens() {
+        for bad in ["a b", "a\"b", "a\\b", "", "a\nb"] {
+            assert!(parse(json!({ "requiredScopes": [bad] })).is_err(), "{bad:?}");
+        }
+        assert!(parse(json!({ "requiredScopes": ["read:notes", "https://x/y"] })).is_ok());
+    }
+
+    #[test]
+    fn both_jwks_spellings_at_once_are_rejected() {
+        assert!(parse(json!({ "remoteJwkSet": {}, "remoteJwtSet": {} })).unwrap_err().contains("not both"));
+    }
+}

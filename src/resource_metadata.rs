@@ -1,0 +1,74 @@
+//! The RFC 9728 protected resource metadata document of a configured resource.
+
+use crate::config::ProtectedResource;
+use serde_json::{Map, Value};
+
+/// `scopesSupported` → `scopes_supported`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The document served at the resource's metadata URL: every configured field in snake_case,
+/// with `authorization_servers` as issuer identifiers (RFC 9728 §2).
+pub fn document(resource: &ProtectedResource) -> Map<String, Value> {
+    let mut doc = Map::new();
+    doc.insert("resource".into(), Value::String(resource.resource.clone()));
+    if !resource.auth_servers.is_empty() {
+        let issuers = resource.auth_servers.iter().map(|s| Value::String(s.issuer.clone())).collect();
+        doc.insert("authorization_servers".into(), Value::Array(issuers));
+    }
+    for (key, value) in &resource.metadata {
+        if key == "resource" || key == "authorizationServers" || value.is_null() {
+            continue;
+        }
+        doc.insert(snake_case(key), value.clone());
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AuthConfig, Mode};
+    use serde_json::json;
+
+    #[test]
+    fn converts_names_and_lists_issuers() {
+        let c = AuthConfig::parse(&json!({ "protectedResources": { "metadata": {
+            "resource": "https://api.example.com/mcp",
+            "authorizationServers": [
+                { "type": "oidc", "issuer": "https://a.example.com" },
+                { "type": "oauth", "metadata": { "issuer": "https://b.example.com/t", "jwksUri": "https://b.example.com/jwks" } }
+            ],
+            "scopesSupported": ["read", "write"],
+            "resourceName": "Notes",
+            "bearerMethodsSupported": ["header"]
+        }}}));
+        let Ok(AuthConfig { mode: Mode::Resources(list) }) = c else { panic!("rejected") };
+        assert_eq!(
+            Value::Object(document(&list[0])),
+            json!({
+                "resource": "https://api.example.com/mcp",
+                "authorization_servers": ["https://a.example.com", "https://b.example.com/t"],
+                "scopes_supported": ["read", "write"],
+                "resource_name": "Notes",
+                "bearer_methods_supported": ["header"]
+            })
+        );
+    }
+
+    #[test]
+    fn snake_case_handles_acronyms_letter_by_letter() {
+        assert_eq!(snake_case("tlsClientCertificateBoundAccessTokens"), "tls_client_certificate_bound_access_tokens");
+        assert_eq!(snake_case("resource"), "resource");
+    }
+}
