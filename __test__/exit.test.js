@@ -8,9 +8,9 @@ const { spawn } = require('node:child_process');
 const CHILD = path.join(__dirname, 'fixtures', 'exit-child.js');
 const DEADLINE_MS = 10000;
 
-function runChild() {
+function runChild(args = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -31,13 +31,16 @@ function runChild() {
   });
 }
 
-test('a process that used bearerAuth("jwt") exits by itself after closing its servers', async () => {
+test.each([
+  ['a valid and an invalid token', [], { valid: 200, subject: 'user-1', invalid: 401, missing: 401 }],
+  ['a failing JWKS fetch', ['unavailable'], { valid: 503, invalid: 401, missing: 401 }],
+])('a process that used bearerAuth("jwt") exits by itself after %s', async (_, args, statuses) => {
   const started = Date.now();
-  const { code, signal, timedOut, stdout, stderr } = await runChild();
+  const { code, signal, timedOut, stdout, stderr } = await runChild(args);
   const elapsed = Date.now() - started;
 
   expect({ timedOut, signal, stderr }).toEqual({ timedOut: false, signal: null, stderr: '' });
   expect(code).toBe(0);
-  expect(JSON.parse(stdout.trim())).toEqual({ valid: 200, subject: 'user-1', invalid: 401, missing: 401 });
+  expect(JSON.parse(stdout.trim())).toEqual(statuses);
   expect(elapsed).toBeLessThan(DEADLINE_MS);
 }, DEADLINE_MS + 5000);

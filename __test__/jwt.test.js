@@ -729,6 +729,19 @@ describe('remoteJwkSet options and the JWKS cache', () => {
     expectOk(await withToken(url, tokenFor(issuer)));
   });
 
+  test("a JWK's alg restricts the key to that algorithm", async () => {
+    const { issuer, url } = await freshSetup({
+      resolved: true,
+      before: (i) =>
+        i.setHandler(i.jwksUri, (req, res) =>
+          sendJson(res, 200, { keys: [{ ...i.keys.RS256.jwk, alg: 'RS256' }] }),
+        ),
+    });
+    expectOk(await withToken(url, tokenFor(issuer, {}, { alg: 'RS256' })));
+    expectInvalidToken(await withToken(url, tokenFor(issuer, {}, { alg: 'PS256' })));
+    expectInvalidToken(await withToken(url, tokenFor(issuer, {}, { alg: 'RS512' })));
+  });
+
   test('cooldownDuration: a burst of unknown kids causes at most one extra JWKS fetch', async () => {
     const { issuer, url } = await freshSetup({
       resolved: true,

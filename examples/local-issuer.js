@@ -35,7 +35,10 @@ function generateKeys() {
   const keys = {};
   for (const [alg, { privateKey, publicKey }] of Object.entries(pairs)) {
     const kid = `${alg.toLowerCase()}-${crypto.randomBytes(6).toString('hex')}`;
-    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg };
+    // The RSA key signs RS256/384/512 and PS256/384/512, so its JWK names no `alg`
+    // (an `alg` member would restrict it to that one algorithm, RFC 7517 §4.4).
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig' };
+    if (alg !== 'RS256') jwk.alg = alg;
     keys[alg] = { kid, privateKey, publicKey, jwk };
   }
   return keys;

@@ -41,17 +41,8 @@ pub enum KeyKind {
 
 impl Alg {
     /// Every supported algorithm, which is also the default allow-list.
-    pub const ALL: [Alg; 9] = [
-        Alg::RS256,
-        Alg::RS384,
-        Alg::RS512,
-        Alg::PS256,
-        Alg::PS384,
-        Alg::PS512,
-        Alg::ES256,
-        Alg::ES384,
-        Alg::EdDSA,
-    ];
+    pub const ALL: [Alg; 9] =
+        [Alg::RS256, Alg::RS384, Alg::RS512, Alg::PS256, Alg::PS384, Alg::PS512, Alg::ES256, Alg::ES384, Alg::EdDSA];
 
     /// Parses a JOSE `alg` name; names are case-sensitive (RFC 7515 §4.1.1).
     pub fn parse(name: &str) -> Option<Alg> {
@@ -76,9 +67,7 @@ impl Alg {
     /// The only key kind this algorithm may be verified with.
     pub fn key_kind(self) -> KeyKind {
         match self {
-            Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => {
-                KeyKind::Rsa
-            }
+            Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => KeyKind::Rsa,
             Alg::ES256 => KeyKind::EcP256,
             Alg::ES384 => KeyKind::EcP384,
             Alg::EdDSA => KeyKind::Ed25519,

@@ -38,7 +38,7 @@ impl ExpectedAudience {
     pub fn matches<'a>(&self, token_audiences: impl IntoIterator<Item = &'a str>) -> bool {
         token_audiences.into_iter().any(|aud| {
             let aud = canonical(aud);
-            self.canonical.iter().any(|expected| *expected == aud)
+            self.canonical.contains(&aud)
         })
     }
 }

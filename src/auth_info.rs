@@ -53,10 +53,7 @@ pub struct AuthInfo {
 }
 
 fn malformed(claim: &str, wanted: &str) -> AuthError {
-    AuthError::with_reason(
-        ErrorCode::InvalidToken,
-        format!("The `{claim}` claim is not {wanted}."),
-    )
+    AuthError::with_reason(ErrorCode::InvalidToken, format!("The `{claim}` claim is not {wanted}."))
 }
 
 impl AuthInfo {
@@ -64,12 +61,7 @@ impl AuthInfo {
     pub fn from_claims(token: &str, claims: Map<String, Value>) -> Result<Self, AuthError> {
         let issuer = match claims.get("iss") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            None => {
-                return Err(AuthError::with_reason(
-                    ErrorCode::InvalidToken,
-                    "The token has no `iss` claim.",
-                ))
-            }
+            None => return Err(AuthError::with_reason(ErrorCode::InvalidToken, "The token has no `iss` claim.")),
             Some(_) => return Err(malformed("iss", "a non-empty string")),
         };
         let subject = match claims.get("sub") {
@@ -117,8 +109,7 @@ pub fn scopes_from(claims: &Map<String, Value>) -> Result<Vec<String>, AuthError
             None | Some(Value::Null) => continue,
             Some(Value::String(s)) => return Ok(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
             Some(Value::Array(items)) => {
-                return string_list(items)
-                    .ok_or_else(|| malformed(name, "a string or an array of strings"))
+                return string_list(items).ok_or_else(|| malformed(name, "a string or an array of strings"))
             }
             Some(_) => return Err(malformed(name, "a string or an array of strings")),
         }

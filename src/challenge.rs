@@ -106,11 +106,7 @@ mod tests {
 
     #[test]
     fn empty_values_are_left_out() {
-        let c = Challenge {
-            error: Some(ChallengeError::InvalidToken),
-            scope: Some(""),
-            ..Default::default()
-        };
+        let c = Challenge { error: Some(ChallengeError::InvalidToken), scope: Some(""), ..Default::default() };
         assert_eq!(c.to_header_value(), "Bearer error=\"invalid_token\"");
     }
 }

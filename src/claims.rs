@@ -16,11 +16,7 @@ pub struct ClaimRules {
 
 impl Default for ClaimRules {
     fn default() -> Self {
-        Self {
-            clock_tolerance: 60.0,
-            max_token_age: None,
-            required: vec!["iss".into(), "sub".into(), "exp".into()],
-        }
+        Self { clock_tolerance: 60.0, max_token_age: None, required: vec!["iss".into(), "sub".into(), "exp".into()] }
     }
 }
 

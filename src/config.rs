@@ -82,7 +82,8 @@ pub(crate) fn present<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a 
 
 fn issuer_url(s: &Value, path: &str) -> Result<(String, Url), ConfigError> {
     let s = s.as_str().ok_or_else(|| type_error(path, "a string"))?;
-    let url = http_url(s).ok_or_else(|| ConfigError::Invalid(format!("`{path}` must be an http(s) URL; got `{s}`.")))?;
+    let url =
+        http_url(s).ok_or_else(|| ConfigError::Invalid(format!("`{path}` must be an http(s) URL; got `{s}`.")))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError::Invalid(format!(
             "`{path}` must not have a query or fragment (RFC 8414 §2); got `{s}`."
@@ -99,9 +100,8 @@ impl Parser {
     fn auth_server(&mut self, v: &Value, path: &str) -> Result<Arc<AuthServer>, ConfigError> {
         let map = object(v, path)?;
         let server_type = match present(map, "type") {
-            Some(Value::String(t)) => ServerType::parse(t).ok_or_else(|| {
-                ConfigError::Invalid(format!("`{path}.type` must be 'oidc' or 'oauth'; got '{t}'."))
-            })?,
+            Some(Value::String(t)) => ServerType::parse(t)
+                .ok_or_else(|| ConfigError::Invalid(format!("`{path}.type` must be 'oidc' or 'oauth'; got '{t}'.")))?,
             Some(_) => return Err(type_error(&format!("{path}.type"), "'oidc' or 'oauth'")),
             None => return Err(ConfigError::Invalid(format!("`{path}.type` is required ('oidc' or 'oauth')."))),
         };
@@ -109,23 +109,18 @@ impl Parser {
             deny_unknown(map, path, &["type", "metadata"])?;
             let mpath = format!("{path}.metadata");
             let m = object(metadata, &mpath)?;
-            let issuer_v = present(m, "issuer")
-                .ok_or_else(|| ConfigError::Invalid(format!("`{mpath}.issuer` is required.")))?;
+            let issuer_v =
+                present(m, "issuer").ok_or_else(|| ConfigError::Invalid(format!("`{mpath}.issuer` is required.")))?;
             let (issuer, _) = issuer_url(issuer_v, &format!("{mpath}.issuer"))?;
             let jwks_uri = match present(m, "jwksUri") {
                 None => None,
                 Some(Value::String(s)) if http_url(s).is_some() => Some(s.clone()),
                 Some(other) => {
-                    return Err(ConfigError::Invalid(format!(
-                        "`{mpath}.jwksUri` must be an http(s) URL; got {other}."
-                    )))
+                    return Err(ConfigError::Invalid(format!("`{mpath}.jwksUri` must be an http(s) URL; got {other}.")))
                 }
             };
-            let discovery = Arc::new(Discovery::resolved(ServerMetadata {
-                issuer: issuer.clone(),
-                jwks_uri,
-                document: m.clone(),
-            }));
+            let discovery =
+                Arc::new(Discovery::resolved(ServerMetadata { issuer: issuer.clone(), jwks_uri, document: m.clone() }));
             return Ok(Arc::new(AuthServer { server_type, issuer, discovery }));
         }
         deny_unknown(map, path, &["type", "issuer"])?;
@@ -201,7 +196,9 @@ impl AuthConfig {
     /// Checks a configuration object, naming the first bad field.
     pub fn parse(v: &Value) -> Result<AuthConfig, ConfigError> {
         let map = v.as_object().ok_or_else(|| {
-            ConfigError::Type("The MCPAuth configuration must be an object with `protectedResources` or `server`.".into())
+            ConfigError::Type(
+                "The MCPAuth configuration must be an object with `protectedResources` or `server`.".into(),
+            )
         })?;
         deny_unknown(map, "", &["protectedResources", "server"])?;
         let mut parser = Parser { discoveries: HashMap::new() };
@@ -262,7 +259,10 @@ mod tests {
     fn metadata_url_inserts_the_well_known_segment() {
         let u = |s: &str| resource_metadata_url(&Url::parse(s).unwrap_or_else(|e| panic!("{e}")));
         assert_eq!(u("https://api.example.com"), "https://api.example.com/.well-known/oauth-protected-resource");
-        assert_eq!(u("https://api.example.com/mcp"), "https://api.example.com/.well-known/oauth-protected-resource/mcp");
+        assert_eq!(
+            u("https://api.example.com/mcp"),
+            "https://api.example.com/.well-known/oauth-protected-resource/mcp"
+        );
         assert_eq!(u("http://127.0.0.1:3000/a/b"), "http://127.0.0.1:3000/.well-known/oauth-protected-resource/a/b");
     }
 
@@ -275,7 +275,9 @@ mod tests {
         let Ok(AuthConfig { mode: Mode::Resources(list) }) = c else { panic!("rejected") };
         assert!(Arc::ptr_eq(&list[0].auth_servers[0].discovery, &list[1].auth_servers[0].discovery));
         assert!(AuthConfig::parse(&json!({ "server": { "type": "oauth", "metadata": { "issuer": "https://i", "jwksUri": "https://i/jwks" } } })).is_ok());
-        assert!(AuthConfig::parse(&json!({ "protectedResources": { "metadata": { "resource": "https://a" } } })).is_ok());
+        assert!(
+            AuthConfig::parse(&json!({ "protectedResources": { "metadata": { "resource": "https://a" } } })).is_ok()
+        );
     }
 
     #[test]
@@ -283,21 +285,30 @@ mod tests {
         assert!(err(json!({})).contains("protectedResources"));
         assert!(err(json!({ "protectedResources": [
             { "metadata": { "resource": "https://a" } }, { "metadata": { "resource": "https://a" } }
-        ]})).contains("protectedResources[1].metadata.resource"));
-        assert!(err(json!({ "protectedResources": { "metadata": { "resource": "not a url" } } })).contains("metadata.resource"));
+        ]}))
+        .contains("protectedResources[1].metadata.resource"));
+        assert!(err(json!({ "protectedResources": { "metadata": { "resource": "not a url" } } }))
+            .contains("metadata.resource"));
         assert!(err(json!({ "protectedResources": { "metadata": { "resource": "https://a",
             "authorizationServers": [{ "type": "oidc", "issuer": "nope" }] } } }))
-            .contains("protectedResources.metadata.authorizationServers[0].issuer"));
+        .contains("protectedResources.metadata.authorizationServers[0].issuer"));
         assert!(err(json!({ "protectedResources": { "metadata": { "resource": "https://a",
             "authorizationServers": [{ "type": "oidc", "issuer": "https://i" }, { "type": "oauth", "issuer": "https://i" }] } } }))
             .contains("duplicated"));
         assert!(err(json!({ "server": { "type": "saml", "issuer": "https://i" } })).contains("server.type"));
         assert!(err(json!({ "server": { "issuer": "https://i" } })).contains("server.type"));
         assert!(err(json!({ "server": { "type": "oidc", "issuer": "https://i?x=1" } })).contains("query"));
-        assert!(err(json!({ "server": { "type": "oidc", "issuer": "https://i", "extra": 1 } })).contains("server.extra"));
-        assert!(err(json!({ "server": { "type": "oidc", "metadata": { "issuer": "https://i", "jwksUri": "ftp://x" } } })).contains("jwksUri"));
+        assert!(
+            err(json!({ "server": { "type": "oidc", "issuer": "https://i", "extra": 1 } })).contains("server.extra")
+        );
+        assert!(err(
+            json!({ "server": { "type": "oidc", "metadata": { "issuer": "https://i", "jwksUri": "ftp://x" } } })
+        )
+        .contains("jwksUri"));
         assert!(err(json!({ "protectedResources": [] })).contains("empty"));
-        assert!(err(json!({ "protectedResources": { "metadata": { "resource": "https://a#f" } } })).contains("fragment"));
+        assert!(
+            err(json!({ "protectedResources": { "metadata": { "resource": "https://a#f" } } })).contains("fragment")
+        );
     }
 
     #[test]
@@ -305,7 +316,9 @@ mod tests {
         assert!(matches!(AuthConfig::parse(&json!(5)), Err(ConfigError::Type(_))));
         assert!(matches!(AuthConfig::parse(&json!({ "servers": {} })), Err(ConfigError::Type(_))));
         assert!(matches!(
-            AuthConfig::parse(&json!({ "protectedResources": { "metadata": { "resource": "https://a", "scopesSupported": "read" } } })),
+            AuthConfig::parse(
+                &json!({ "protectedResources": { "metadata": { "resource": "https://a", "scopesSupported": "read" } } })
+            ),
             Err(ConfigError::Type(_))
         ));
     }

@@ -184,9 +184,7 @@ impl Discovery {
             return Err(AuthError::new(ErrorCode::InvalidServerConfig));
         };
         let issuer = self.issuer.as_str();
-        self.remote
-            .refresh(clock, snap.generation, || fetch_metadata(fetcher, url, Some(issuer), timeout))
-            .await
+        self.remote.refresh(clock, snap.generation, || fetch_metadata(fetcher, url, Some(issuer), timeout)).await
     }
 }
 
@@ -261,7 +259,8 @@ mod tests {
 
     #[tokio::test]
     async fn lazy_discovery_fetches_once_for_concurrent_callers() {
-        let fetcher = Arc::new(Counting(AtomicUsize::new(0), br#"{"issuer":"https://h/t","jwks_uri":"https://h/j"}"#.to_vec()));
+        let fetcher =
+            Arc::new(Counting(AtomicUsize::new(0), br#"{"issuer":"https://h/t","jwks_uri":"https://h/j"}"#.to_vec()));
         let clock = Arc::new(ManualClock::new(0.0));
         let d = Arc::new(Discovery::lazy(&url("https://h/t"), "https://h/t", ServerType::Oidc));
         assert_eq!(d.url(), Some("https://h/t/.well-known/openid-configuration"));

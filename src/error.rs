@@ -162,22 +162,23 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             MissingAuthHeader => Disposition::Challenge { status: 401, error: None },
-            InvalidAuthHeaderFormat | MissingBearerToken => Disposition::Challenge {
-                status: 401,
-                error: Some(ChallengeError::InvalidRequest),
-            },
-            MissingRequiredScopes => Disposition::Challenge {
-                status: 403,
-                error: Some(ChallengeError::InsufficientScope),
-            },
-            InvalidIssuer | InvalidAudience | BearerInvalidToken | InvalidToken
-            | TokenVerificationFailed | JwtVerificationFailed | InvalidJwt => Disposition::Challenge {
-                status: 401,
-                error: Some(ChallengeError::InvalidToken),
-            },
+            InvalidAuthHeaderFormat | MissingBearerToken => {
+                Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidRequest) }
+            }
+            MissingRequiredScopes => {
+                Disposition::Challenge { status: 403, error: Some(ChallengeError::InsufficientScope) }
+            }
+            InvalidIssuer
+            | InvalidAudience
+            | BearerInvalidToken
+            | InvalidToken
+            | TokenVerificationFailed
+            | JwtVerificationFailed
+            | InvalidJwt => Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidToken) },
             TemporarilyUnavailable => Disposition::Unavailable,
-            InvalidServerMetadata | InvalidServerConfig | MissingJwksUri | FetchServerConfigError
-            | ServerError => Disposition::ServerError,
+            InvalidServerMetadata | InvalidServerConfig | MissingJwksUri | FetchServerConfigError | ServerError => {
+                Disposition::ServerError
+            }
         }
     }
 
@@ -228,10 +229,7 @@ impl AuthError {
 
     /// `temporarily_unavailable`, retryable after `retry_after`.
     pub fn unavailable(reason: impl Into<String>, retry_after: Duration) -> Self {
-        Self {
-            retry_after: Some(retry_after),
-            ..Self::with_reason(ErrorCode::TemporarilyUnavailable, reason)
-        }
+        Self { retry_after: Some(retry_after), ..Self::with_reason(ErrorCode::TemporarilyUnavailable, reason) }
     }
 
     /// The cause as a sentence, when it is one.
@@ -287,20 +285,14 @@ mod tests {
     fn every_code_has_a_unique_class_and_wire_pair() {
         for (i, a) in ErrorCode::ALL.iter().enumerate() {
             for b in &ErrorCode::ALL[i + 1..] {
-                assert!(
-                    !(a.class() == b.class() && a.as_str() == b.as_str()),
-                    "{a:?} and {b:?} collide"
-                );
+                assert!(!(a.class() == b.class() && a.as_str() == b.as_str()), "{a:?} and {b:?} collide");
             }
         }
     }
 
     #[test]
     fn missing_header_gets_a_bare_challenge() {
-        assert_eq!(
-            ErrorCode::MissingAuthHeader.disposition(),
-            Disposition::Challenge { status: 401, error: None }
-        );
+        assert_eq!(ErrorCode::MissingAuthHeader.disposition(), Disposition::Challenge { status: 401, error: None });
     }
 
     #[test]
@@ -323,14 +315,8 @@ mod tests {
 
     #[test]
     fn find_distinguishes_classes_sharing_a_wire_code() {
-        assert_eq!(
-            ErrorCode::find(ErrorClass::BearerAuth, "invalid_token"),
-            Some(ErrorCode::BearerInvalidToken)
-        );
-        assert_eq!(
-            ErrorCode::find(ErrorClass::TokenVerification, "invalid_token"),
-            Some(ErrorCode::InvalidToken)
-        );
+        assert_eq!(ErrorCode::find(ErrorClass::BearerAuth, "invalid_token"), Some(ErrorCode::BearerInvalidToken));
+        assert_eq!(ErrorCode::find(ErrorClass::TokenVerification, "invalid_token"), Some(ErrorCode::InvalidToken));
         assert_eq!(ErrorCode::find(ErrorClass::Config, "invalid_token"), None);
     }
 }

@@ -107,9 +107,43 @@ fn without_url(e: &reqwest::Error) -> String {
 
 impl Fetcher for HttpFetcher {
     fn get<'a>(&'a self, url: &'a str, timeout: Duration) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
-        Box::pin(async move {
-            tokio::time::timeout(timeout, get_bounded(url)).await.unwrap_or(Err(FetchError::TimedOut))
-        })
+        Box::pin(
+            async move { tokio::time::timeout(timeout, get_bounded(url)).await.unwrap_or(Err(FetchError::TimedOut)) },
+        )
+    }
+}
+
+/// An in-memory stand-in for HTTP in core tests: answers per URL and counts requests.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    pub(crate) struct FakeHttp {
+        answers: Mutex<HashMap<String, Result<Vec<u8>, FetchError>>>,
+        calls: Mutex<HashMap<String, usize>>,
+    }
+
+    impl FakeHttp {
+        pub(crate) fn answer(&self, url: &str, answer: Result<Vec<u8>, FetchError>) {
+            self.answers.lock().unwrap_or_else(|p| p.into_inner()).insert(url.to_owned(), answer);
+        }
+        pub(crate) fn calls(&self, url: &str) -> usize {
+            self.calls.lock().unwrap_or_else(|p| p.into_inner()).get(url).copied().unwrap_or(0)
+        }
+        pub(crate) fn total_calls(&self) -> usize {
+            self.calls.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+        }
+    }
+
+    impl Fetcher for FakeHttp {
+        fn get<'a>(&'a self, url: &'a str, _: Duration) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
+            *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(url.to_owned()).or_default() += 1;
+            let answer = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(url).cloned();
+            Box::pin(async move { answer.unwrap_or(Err(FetchError::Status(404))) })
+        }
     }
 }
 
@@ -139,7 +173,8 @@ mod tests {
     }
 
     fn http(status: &str, body: &[u8]) -> Vec<u8> {
-        let mut r = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len()).into_bytes();
+        let mut r =
+            format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len()).into_bytes();
         r.extend_from_slice(body);
         r
     }
@@ -172,7 +207,11 @@ mod tests {
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         let url = serve(http("200 OK", &big), Duration::ZERO).await;
         assert_eq!(HttpFetcher.get(&url, Duration::from_secs(5)).await, Err(FetchError::TooLarge));
-        let chunked = format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n", MAX_BODY_BYTES + 1, " ".repeat(MAX_BODY_BYTES + 1));
+        let chunked = format!(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+            MAX_BODY_BYTES + 1,
+            " ".repeat(MAX_BODY_BYTES + 1)
+        );
         let url = serve(chunked.into_bytes(), Duration::ZERO).await;
         assert_eq!(HttpFetcher.get(&url, Duration::from_secs(5)).await, Err(FetchError::TooLarge));
     }

@@ -83,9 +83,10 @@ impl Guard {
             }
         }
         let resource_metadata = options.resource.as_deref().and_then(|r| {
-            config.resource(r).map(|p| p.metadata_url.clone()).or_else(|| {
-                crate::discovery::http_url(r).map(|u| crate::config::resource_metadata_url(&u))
-            })
+            config
+                .resource(r)
+                .map(|p| p.metadata_url.clone())
+                .or_else(|| crate::discovery::http_url(r).map(|u| crate::config::resource_metadata_url(&u)))
         });
         let audience = match &options.audience {
             AudienceOption::Off => None,
@@ -195,16 +196,167 @@ impl Guard {
                 return Err(AuthError::mismatch(ErrorCode::InvalidAudience, expected_json, actual));
             }
         }
-        let missing: Vec<String> = self
-            .options
-            .required_scopes
-            .iter()
-            .filter(|s| !info.scopes.contains(s))
-            .cloned()
-            .collect();
+        let missing: Vec<String> =
+            self.options.required_scopes.iter().filter(|s| !info.scopes.contains(s)).cloned().collect();
         if !missing.is_empty() {
             return Err(AuthError::missing_scopes(missing));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::fetch::fake::FakeHttp;
+    use crate::jwk::tests::{fixture, sign};
+    use jsonwebtoken::Algorithm as A;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://issuer.example.com/t";
+    const DISCOVERY: &str = "https://issuer.example.com/t/.well-known/openid-configuration";
+    const JWKS: &str = "https://issuer.example.com/t/jwks";
+    const RESOURCE: &str = "https://api.example.com/mcp";
+    const NOW: f64 = 1_700_000_000.0;
+
+    struct Setup {
+        guard: Guard,
+        http: Arc<FakeHttp>,
+    }
+
+    fn setup(options: Value) -> Setup {
+        let http = Arc::new(FakeHttp::default());
+        http.answer(DISCOVERY, Ok(json!({ "issuer": ISSUER, "jwks_uri": JWKS }).to_string().into_bytes()));
+        http.answer(JWKS, Ok(fixture("jwks.json")));
+        let config = AuthConfig::parse(&json!({ "protectedResources": { "metadata": {
+            "resource": RESOURCE,
+            "authorizationServers": [{ "type": "oidc", "issuer": ISSUER }]
+        }}}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut options = options;
+        options["resource"] = json!(RESOURCE);
+        let options = BearerOptions::parse(Some(&options)).unwrap_or_else(|e| panic!("{e}"));
+        let clock = Arc::new(ManualClock::new(NOW));
+        let guard = Guard::new(&config, options, true, http.clone(), clock).unwrap_or_else(|e| panic!("{e}"));
+        Setup { guard, http }
+    }
+
+    fn claims(extra: Value) -> Value {
+        let mut c =
+            json!({ "iss": ISSUER, "sub": "u1", "aud": RESOURCE, "exp": NOW + 300.0, "iat": NOW, "scope": "read" });
+        if let (Some(c), Value::Object(extra)) = (c.as_object_mut(), extra) {
+            c.extend(extra);
+        }
+        c
+    }
+
+    fn rs256(extra: Value) -> String {
+        sign("rsa.pem", A::RS256, Some("rsa-1"), &claims(extra))
+    }
+
+    async fn code(s: &Setup, token: &str) -> Result<AuthInfo, ErrorCode> {
+        s.guard.verify_jwt(token).await.map_err(|e| e.code)
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_yields_its_identity() {
+        let s = setup(json!({}));
+        let info = code(&s, &rs256(json!({}))).await.unwrap_or_else(|c| panic!("{c:?}"));
+        assert_eq!((info.issuer.as_str(), info.subject.as_deref()), (ISSUER, Some("u1")));
+        assert_eq!(info.scopes, ["read"]);
+        assert_eq!((s.http.calls(DISCOVERY), s.http.calls(JWKS)), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_issuer_is_refused_before_anything_is_fetched() {
+        let s = setup(json!({}));
+        let token = rs256(json!({ "iss": "https://evil.example.com" }));
+        assert_eq!(code(&s, &token).await.err(), Some(ErrorCode::InvalidIssuer));
+        assert_eq!(s.http.total_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_audience_defaults_to_the_resource() {
+        let s = setup(json!({}));
+        let token = rs256(json!({ "aud": "https://other.example.com/mcp" }));
+        assert_eq!(code(&s, &token).await.err(), Some(ErrorCode::InvalidAudience));
+        let off = setup(json!({ "audience": false }));
+        assert!(code(&off, &token).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn required_scopes_must_all_be_granted() {
+        let s = setup(json!({ "requiredScopes": ["read", "write"] }));
+        let err = s.guard.verify_jwt(&rs256(json!({}))).await.err();
+        assert_eq!(
+            err.map(|e| (e.code, e.missing_scopes)),
+            Some((ErrorCode::MissingRequiredScopes, vec!["write".into()]))
+        );
+        assert!(code(&s, &rs256(json!({ "scope": "write read" }))).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn algorithm_confusion_with_the_public_key_as_hmac_secret_fails() {
+        let s = setup(json!({}));
+        let secret = fixture("rsa.pem");
+        let mut header = jsonwebtoken::Header::new(A::HS256);
+        header.kid = Some("rsa-1".into());
+        let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+        let token = jsonwebtoken::encode(&header, &claims(json!({})), &key).unwrap_or_default();
+        assert_eq!(code(&s, &token).await.err(), Some(ErrorCode::InvalidToken));
+        assert_eq!(s.http.total_calls(), 0, "rejected before any fetch");
+    }
+
+    #[tokio::test]
+    async fn unsigned_tokens_fail() {
+        let s = setup(json!({}));
+        let body = rs256(json!({}));
+        let payload = body.split('.').nth(1).unwrap_or_default();
+        for alg in ["none", "None", "NONE"] {
+            let header = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                format!("{{\"alg\":\"{alg}\"}}"),
+            );
+            assert_eq!(code(&s, &format!("{header}.{payload}.")).await.err(), Some(ErrorCode::InvalidToken));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signature_from_another_key_fails() {
+        let s = setup(json!({}));
+        let forged = sign("rsa2.pem", A::RS256, Some("rsa-1"), &claims(json!({})));
+        assert_eq!(code(&s, &forged).await.err(), Some(ErrorCode::InvalidToken));
+    }
+
+    #[tokio::test]
+    async fn typ_and_algorithm_options_are_enforced() {
+        let s = setup(json!({ "jwtVerify": { "typ": "at+jwt" } }));
+        assert_eq!(code(&s, &rs256(json!({}))).await.err(), Some(ErrorCode::InvalidToken));
+        let es_only = setup(json!({ "jwtVerify": { "algorithms": ["ES256"] } }));
+        assert_eq!(code(&es_only, &rs256(json!({}))).await.err(), Some(ErrorCode::InvalidToken));
+        let es = sign("ec256.pem", A::ES256, Some("ec-256"), &claims(json!({})));
+        assert!(code(&es_only, &es).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn unreachable_keys_are_temporarily_unavailable() {
+        let s = setup(json!({}));
+        s.http.answer(JWKS, Err(crate::fetch::FetchError::TimedOut));
+        assert_eq!(code(&s, &rs256(json!({}))).await.err(), Some(ErrorCode::TemporarilyUnavailable));
+    }
+
+    #[tokio::test]
+    async fn metadata_naming_another_issuer_is_a_configuration_problem() {
+        let s = setup(json!({}));
+        s.http.answer(DISCOVERY, Ok(json!({ "issuer": "https://other", "jwks_uri": JWKS }).to_string().into_bytes()));
+        assert_eq!(code(&s, &rs256(json!({}))).await.err(), Some(ErrorCode::InvalidServerMetadata));
+    }
+
+    #[test]
+    fn typ_comparison_ignores_case_and_the_application_prefix() {
+        assert!(same_typ("at+jwt", "AT+JWT"));
+        assert!(same_typ("application/at+jwt", "at+jwt"));
+        assert!(!same_typ("jwt", "at+jwt"));
     }
 }

@@ -10,6 +10,7 @@ use base64::Engine;
 use jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
 use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -56,7 +57,7 @@ impl PublicKey {
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     /// Keys in document order.
-    pub keys: Vec<PublicKey>,
+    pub keys: Vec<Arc<PublicKey>>,
     /// How many entries were skipped as unusable.
     pub skipped: usize,
 }
@@ -65,7 +66,7 @@ pub struct KeySet {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Selection<'a> {
     /// The key to verify with.
-    Found(&'a PublicKey),
+    Found(&'a Arc<PublicKey>),
     /// No key with the token's `kid` (or, without `kid`, no key for the algorithm): a newer
     /// key set may have it.
     Unknown,
@@ -85,14 +86,12 @@ impl KeySet {
     /// Parses a JWK Set document. Fails only when the document is not a JWK Set at all.
     pub fn parse(body: &[u8]) -> Result<KeySet, String> {
         let doc: Value = serde_json::from_slice(body).map_err(|_| "The JWKS is not JSON.".to_owned())?;
-        let entries = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| "The JWKS has no `keys` array.".to_owned())?;
+        let entries =
+            doc.get("keys").and_then(Value::as_array).ok_or_else(|| "The JWKS has no `keys` array.".to_owned())?;
         let mut set = KeySet::default();
         for entry in entries {
             match entry.as_object().and_then(parse_key) {
-                Some(key) => set.keys.push(key),
+                Some(key) => set.keys.push(Arc::new(key)),
                 None => set.skipped += 1,
             }
         }
@@ -107,16 +106,19 @@ impl KeySet {
                 if named.peek().is_none() {
                     return Selection::Unknown;
                 }
-                named
-                    .find(|k| k.allows(alg))
-                    .map_or(Selection::Unusable("The key named by `kid` does not allow the token's algorithm."), Selection::Found)
+                named.find(|k| k.allows(alg)).map_or(
+                    Selection::Unusable("The key named by `kid` does not allow the token's algorithm."),
+                    Selection::Found,
+                )
             }
             None => {
                 let mut fitting = self.keys.iter().filter(|k| k.allows(alg));
                 match (fitting.next(), fitting.next()) {
                     (Some(key), None) => Selection::Found(key),
                     (None, _) => Selection::Unknown,
-                    (Some(_), Some(_)) => Selection::Unusable("The token has no `kid` and several keys fit its algorithm."),
+                    (Some(_), Some(_)) => {
+                        Selection::Unusable("The token has no `kid` and several keys fit its algorithm.")
+                    }
                 }
             }
         }
@@ -182,8 +184,9 @@ fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
 }
 
 fn significant_bits(bytes: &[u8]) -> usize {
-    match bytes.iter().position(|b| *b != 0) {
-        Some(i) => (bytes.len() - i) * 8 - bytes[i].leading_zeros() as usize,
+    let mut rest = bytes.iter().skip_while(|b| **b == 0);
+    match rest.next() {
+        Some(first) => (rest.count() + 1) * 8 - first.leading_zeros() as usize,
         None => 0,
     }
 }

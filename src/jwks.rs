@@ -32,21 +32,6 @@ impl Default for JwksOptions {
     }
 }
 
-/// A key found for a token: the set it belongs to and its place there.
-#[derive(Debug, Clone)]
-pub struct KeyRef {
-    set: Arc<KeySet>,
-    index: usize,
-}
-
-impl std::ops::Deref for KeyRef {
-    type Target = PublicKey;
-    fn deref(&self) -> &PublicKey {
-        // `index` always comes from `position` in `set`, which never changes.
-        &self.set.keys[self.index]
-    }
-}
-
 /// One issuer's remote key set.
 pub struct Jwks {
     uri: String,
@@ -60,12 +45,9 @@ fn unknown_key() -> AuthError {
     AuthError::with_reason(ErrorCode::InvalidToken, "No key in the issuer's JWKS matches the token's `kid`.")
 }
 
-fn select(set: &Arc<KeySet>, kid: Option<&str>, alg: Alg) -> Result<Option<KeyRef>, AuthError> {
+fn select(set: &KeySet, kid: Option<&str>, alg: Alg) -> Result<Option<Arc<PublicKey>>, AuthError> {
     match set.select(kid, alg) {
-        Selection::Found(key) => {
-            let index = set.keys.iter().position(|k| std::ptr::eq(k, key)).ok_or_else(unknown_key)?;
-            Ok(Some(KeyRef { set: set.clone(), index }))
-        }
+        Selection::Found(key) => Ok(Some(key.clone())),
         Selection::Unknown => Ok(None),
         Selection::Unusable(why) => Err(AuthError::with_reason(ErrorCode::InvalidToken, why)),
     }
@@ -93,7 +75,7 @@ impl Jwks {
     ///
     /// Errors: `invalid_token` when no usable key matches while a key set is at hand;
     /// `temporarily_unavailable` when no key set could be fetched at all.
-    pub async fn key_for(&self, kid: Option<&str>, alg: Alg) -> Result<KeyRef, AuthError> {
+    pub async fn key_for(&self, kid: Option<&str>, alg: Alg) -> Result<Arc<PublicKey>, AuthError> {
         let now = self.clock.elapsed();
         let snap = self.remote.snapshot();
         let clock = self.clock.as_ref();
@@ -127,46 +109,32 @@ impl Jwks {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::fetch::{BoxFuture, FetchError};
+    use crate::fetch::fake::FakeHttp;
+    use crate::fetch::FetchError;
     use crate::jwk::tests::jwk;
     use serde_json::json;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
 
-    /// An HTTP stand-in: answers with whatever the test sets, counting requests.
-    struct Scripted {
-        answer: Mutex<Result<Vec<u8>, FetchError>>,
-        calls: AtomicUsize,
+    const URI: &str = "https://i/jwks";
+
+    trait Serve {
+        fn serve(&self, kids: &[&str]);
+        fn fail(&self, e: FetchError);
     }
 
-    impl Scripted {
-        fn new() -> Arc<Self> {
-            Arc::new(Self { answer: Mutex::new(Err(FetchError::Status(500))), calls: AtomicUsize::new(0) })
-        }
+    impl Serve for FakeHttp {
         fn serve(&self, kids: &[&str]) {
             let keys: Vec<_> = kids.iter().map(|k| jwk(k)).collect();
-            *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Ok(json!({ "keys": keys }).to_string().into_bytes());
+            self.answer(URI, Ok(json!({ "keys": keys }).to_string().into_bytes()));
         }
         fn fail(&self, e: FetchError) {
-            *self.answer.lock().unwrap_or_else(|p| p.into_inner()) = Err(e);
-        }
-        fn calls(&self) -> usize {
-            self.calls.load(Ordering::SeqCst)
+            self.answer(URI, Err(e));
         }
     }
 
-    impl Fetcher for Scripted {
-        fn get<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            let answer = self.answer.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            Box::pin(async move { answer })
-        }
-    }
-
-    fn setup() -> (Jwks, Arc<Scripted>, Arc<ManualClock>) {
-        let fetcher = Scripted::new();
+    fn setup() -> (Jwks, Arc<FakeHttp>, Arc<ManualClock>) {
+        let fetcher = Arc::new(FakeHttp::default());
         let clock = Arc::new(ManualClock::new(1_700_000_000.0));
-        let jwks = Jwks::new("https://i/jwks".into(), JwksOptions::default(), fetcher.clone(), clock.clone());
+        let jwks = Jwks::new(URI.into(), JwksOptions::default(), fetcher.clone(), clock.clone());
         (jwks, fetcher, clock)
     }
 
@@ -180,7 +148,7 @@ mod tests {
         http.serve(&["rsa-1"]);
         assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
         assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
-        assert_eq!(http.calls(), 1);
+        assert_eq!(http.calls(URI), 1);
     }
 
     #[tokio::test]
@@ -190,10 +158,10 @@ mod tests {
         assert!(kid_of(&jwks, "rsa-1").await.is_ok());
         http.serve(&["rsa-1", "rsa-2"]);
         assert_eq!(kid_of(&jwks, "rsa-2").await, Err(ErrorCode::InvalidToken));
-        assert_eq!(http.calls(), 1, "within the cooldown nothing is fetched");
+        assert_eq!(http.calls(URI), 1, "within the cooldown nothing is fetched");
         clock.advance(Duration::from_secs(30));
         assert_eq!(kid_of(&jwks, "rsa-2").await, Ok("rsa-2".into()));
-        assert_eq!(http.calls(), 2);
+        assert_eq!(http.calls(URI), 2);
     }
 
     #[tokio::test]
@@ -205,7 +173,7 @@ mod tests {
         for i in 0..1000 {
             assert_eq!(kid_of(&jwks, &format!("forged-{i}")).await, Err(ErrorCode::InvalidToken));
         }
-        assert_eq!(http.calls(), 2);
+        assert_eq!(http.calls(URI), 2);
     }
 
     #[tokio::test]
@@ -215,10 +183,10 @@ mod tests {
         assert!(kid_of(&jwks, "rsa-1").await.is_ok());
         clock.advance(Duration::from_secs(599));
         assert!(kid_of(&jwks, "rsa-1").await.is_ok());
-        assert_eq!(http.calls(), 1);
+        assert_eq!(http.calls(URI), 1);
         clock.advance(Duration::from_secs(1));
         assert!(kid_of(&jwks, "rsa-1").await.is_ok());
-        assert_eq!(http.calls(), 2);
+        assert_eq!(http.calls(URI), 2);
     }
 
     #[tokio::test]
@@ -230,7 +198,7 @@ mod tests {
         clock.advance(Duration::from_secs(700));
         assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
         assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
-        assert_eq!(http.calls(), 2, "the second request is inside the backoff");
+        assert_eq!(http.calls(URI), 2, "the second request is inside the backoff");
     }
 
     #[tokio::test]
@@ -241,11 +209,11 @@ mod tests {
         assert_eq!(err.as_ref().map(|e| e.code), Some(ErrorCode::TemporarilyUnavailable));
         assert_eq!(err.and_then(|e| e.retry_after), Some(Duration::from_secs(1)));
         assert_eq!(kid_of(&jwks, "rsa-1").await, Err(ErrorCode::TemporarilyUnavailable));
-        assert_eq!(http.calls(), 1);
+        assert_eq!(http.calls(URI), 1);
         http.serve(&["rsa-1"]);
         clock.advance(Duration::from_secs(1));
         assert_eq!(kid_of(&jwks, "rsa-1").await, Ok("rsa-1".into()));
-        assert_eq!(http.calls(), 2);
+        assert_eq!(http.calls(URI), 2);
     }
 
     #[tokio::test]
@@ -261,7 +229,7 @@ mod tests {
     #[tokio::test]
     async fn html_instead_of_a_key_set_is_temporarily_unavailable() {
         let (jwks, http, _) = setup();
-        *http.answer.lock().unwrap_or_else(|p| p.into_inner()) = Ok(b"<html>oops</html>".to_vec());
+        http.answer(URI, Ok(b"<html>oops</html>".to_vec()));
         assert_eq!(kid_of(&jwks, "rsa-1").await, Err(ErrorCode::TemporarilyUnavailable));
     }
 }

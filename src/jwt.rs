@@ -45,15 +45,14 @@ fn invalid(reason: &str) -> AuthError {
 /// Decodes `token` into header, claims and signature without verifying anything but its form.
 pub fn decode(token: &str) -> Result<Jwt<'_>, AuthError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(invalid("The token is not a JWT of three dot-separated parts."));
     };
     let header = parse_object(&b64(h, "header")?, "header")?;
     let claims = parse_object(&b64(p, "payload")?, "payload")?;
     let signature = b64(s, "signature")?;
     let header = parse_header(&header)?;
-    let signing_input = &token[..h.len() + 1 + p.len()];
+    let signing_input = token.get(..h.len() + 1 + p.len()).unwrap_or(token);
     Ok(Jwt { header, claims, signing_input, signature })
 }
 
@@ -61,10 +60,7 @@ pub fn decode(token: &str) -> Result<Jwt<'_>, AuthError> {
 /// whitespace, no non-zero trailing bits.
 fn b64(part: &str, what: &str) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| {
-        AuthError::with_reason(
-            ErrorCode::InvalidToken,
-            format!("The token {what} is not canonical base64url."),
-        )
+        AuthError::with_reason(ErrorCode::InvalidToken, format!("The token {what} is not canonical base64url."))
     })
 }
 
@@ -104,10 +100,9 @@ fn optional_string(map: &Map<String, Value>, name: &str) -> Result<Option<String
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(AuthError::with_reason(
-            ErrorCode::InvalidToken,
-            format!("The token header `{name}` is not a string."),
-        )),
+        Some(_) => {
+            Err(AuthError::with_reason(ErrorCode::InvalidToken, format!("The token header `{name}` is not a string.")))
+        }
     }
 }
 

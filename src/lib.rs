@@ -1,4 +1,10 @@
 //! Bearer-token authentication for MCP servers: a pure-Rust core under a thin Node binding.
+//!
+//! Request input never panics: the lints below hold every non-test path to that.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unreachable)
+)]
 
 pub mod algorithm;
 pub mod audience;
@@ -6,17 +12,17 @@ pub mod auth_info;
 pub mod authorization;
 pub mod challenge;
 pub mod claims;
-pub mod error;
-pub mod jwk;
-pub mod jwt;
 pub mod clock;
-pub mod fetch;
-pub mod jwks;
-pub mod remote;
-pub mod discovery;
 pub mod config;
-pub mod options;
+pub mod discovery;
+pub mod error;
+pub mod fetch;
 pub mod guard;
+pub mod jwk;
+pub mod jwks;
+pub mod jwt;
+pub mod options;
+pub mod remote;
 pub mod response;
 
 #[cfg(feature = "napi")]

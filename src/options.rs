@@ -295,8 +295,12 @@ mod tests {
     #[test]
     fn unknown_option_names_are_rejected_with_their_path() {
         assert!(parse(json!({ "requiredScope": ["a"] })).unwrap_err().contains("options.requiredScope"));
-        assert!(parse(json!({ "jwtVerify": { "clockTolerence": 5 } })).unwrap_err().contains("options.jwtVerify.clockTolerence"));
-        assert!(parse(json!({ "remoteJwkSet": { "timeout": 5 } })).unwrap_err().contains("options.remoteJwkSet.timeout"));
+        assert!(parse(json!({ "jwtVerify": { "clockTolerence": 5 } }))
+            .unwrap_err()
+            .contains("options.jwtVerify.clockTolerence"));
+        assert!(parse(json!({ "remoteJwkSet": { "timeout": 5 } }))
+            .unwrap_err()
+            .contains("options.remoteJwkSet.timeout"));
     }
 
     #[test]

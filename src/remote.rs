@@ -213,9 +213,8 @@ mod tests {
     async fn configuration_errors_keep_no_retry_after() {
         let remote = Remote::<u32>::default();
         let clock = ManualClock::new(0.0);
-        let got = remote
-            .refresh(&clock, 0, || async { Err::<u32, _>(AuthError::new(ErrorCode::MissingJwksUri)) })
-            .await;
+        let got =
+            remote.refresh(&clock, 0, || async { Err::<u32, _>(AuthError::new(ErrorCode::MissingJwksUri)) }).await;
         assert_eq!(got.err().map(|e| (e.code, e.retry_after)), Some((ErrorCode::MissingJwksUri, None)));
     }
 }

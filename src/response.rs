@@ -62,14 +62,20 @@ impl Rejection {
                 }
             }
             Disposition::Unavailable => {
-                let mut b = body(ErrorCode::TemporarilyUnavailable.as_str(), ErrorCode::TemporarilyUnavailable.description());
+                let mut b =
+                    body(ErrorCode::TemporarilyUnavailable.as_str(), ErrorCode::TemporarilyUnavailable.description());
                 if show_details {
                     if let Some(cause) = &err.cause {
                         b.insert("cause".into(), cause.clone());
                     }
                 }
                 let secs = err.retry_after.map_or(1, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1);
-                Rejection { status: 503, body: Value::Object(b).to_string(), www_authenticate: None, retry_after: Some(secs) }
+                Rejection {
+                    status: 503,
+                    body: Value::Object(b).to_string(),
+                    www_authenticate: None,
+                    retry_after: Some(secs),
+                }
             }
             Disposition::ServerError => {
                 let mut b = body(ErrorCode::ServerError.as_str(), ErrorCode::ServerError.description());
@@ -109,9 +115,14 @@ mod tests {
         assert_eq!(r.status, 401);
         assert_eq!(
             r.www_authenticate.as_deref(),
-            Some("Bearer scope=\"read write\", resource_metadata=\"https://r/.well-known/oauth-protected-resource/mcp\"")
+            Some(
+                "Bearer scope=\"read write\", resource_metadata=\"https://r/.well-known/oauth-protected-resource/mcp\""
+            )
         );
-        assert_eq!(json_body(&r), json!({ "error": "missing_auth_header", "error_description": ErrorCode::MissingAuthHeader.description() }));
+        assert_eq!(
+            json_body(&r),
+            json!({ "error": "missing_auth_header", "error_description": ErrorCode::MissingAuthHeader.description() })
+        );
     }
 
     #[test]
@@ -149,7 +160,10 @@ mod tests {
         let e = AuthError::with_reason(ErrorCode::MissingJwksUri, "no jwks");
         let r = Rejection::render(&e, &ctx(), false);
         assert_eq!(r.status, 500);
-        assert_eq!(json_body(&r), json!({ "error": "server_error", "error_description": "An error occurred with the authorization server." }));
+        assert_eq!(
+            json_body(&r),
+            json!({ "error": "server_error", "error_description": "An error occurred with the authorization server." })
+        );
         let shown = Rejection::render(&e, &ctx(), true);
         assert_eq!(json_body(&shown)["cause"]["error"], "missing_jwks_uri");
         assert_eq!(json_body(&shown)["cause"]["cause"], "no jwks");

@@ -5,11 +5,11 @@ mod outcome;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, Mode};
-use crate::resource_metadata;
 use crate::error::{ConfigError, ErrorCode};
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::guard::Guard;
 use crate::options::BearerOptions;
+use crate::resource_metadata;
 use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
@@ -117,8 +117,8 @@ impl NativeMcpAuth {
     #[napi(catch_unwind)]
     pub fn jwt_guard(&self, options: Option<Value>) -> napi::Result<NativeGuard, ThrowCode> {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
-        let guard = Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone())
-            .map_err(to_napi_error)?;
+        let guard =
+            Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
         Ok(NativeGuard { guard: Arc::new(guard) })
     }
 }
