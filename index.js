@@ -227,8 +227,11 @@ class MCPAuth {
    * An Express middleware that requires a valid bearer token. `mode` is `'jwt'`.
    */
   bearerAuth(mode, options) {
+    if (typeof mode === 'function') {
+      throw new TypeError("bearerAuth: custom verification functions are not supported in this release; use 'jwt'.")
+    }
     if (mode !== 'jwt') {
-      throw new TypeError(`bearerAuth: the mode must be 'jwt' or a verify function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`)
+      throw new TypeError(`bearerAuth: the mode must be 'jwt'; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`)
     }
     let guard
     try {
