@@ -95,12 +95,15 @@ function fromNative(error) {
     typeError.code = 'ERR_INVALID_ARG_TYPE'
     return typeError
   }
-  if (error && error.code === 'invalid_server_config') {
-    const e = new MCPAuthAuthServerError('invalid_server_config', { cause: error.message })
-    e.message = `${e.message} ${error.message}`
-    return e
-  }
+  if (error && error.code === 'invalid_server_config') return invalidConfig(error.message)
   return error
+}
+
+/** `MCPAuthAuthServerError('invalid_server_config')` whose message also says what is wrong. */
+function invalidConfig(detail) {
+  const e = new MCPAuthAuthServerError('invalid_server_config', { cause: detail })
+  e.message = `${e.message} ${detail}`
+  return e
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,9 +217,7 @@ class MCPAuth {
    */
   protectedResourceMetadataRouter() {
     if (this.#native.legacy) {
-      throw new MCPAuthAuthServerError('invalid_server_config', {
-        cause: '`protectedResourceMetadataRouter` is not available in `authorization server` mode.',
-      })
+      throw invalidConfig('`protectedResourceMetadataRouter` is not available in `authorization server` mode.')
     }
     return metadataRouter(
       this.#native.resourceDocuments().map((d) => ({ url: new URL(d.metadataUrl), body: d.document })),
