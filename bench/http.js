@@ -1,0 +1,162 @@
+'use strict';
+// HTTP benchmark: bare Express (no auth, the ceiling), mcp-auth 0.2.0 and mcp-auth-native, with
+// the same route, the same issuer and the same tokens. Servers run alternately (A B C A B C ...)
+// in their own processes, pinned to CPU 0 when `taskset` exists, with autocannon on CPU 1.
+// Every response's status is counted and every 200 body is checked against its token's `sub`.
+//
+//   npm run bench            5 rounds of 5 s per server and scenario
+//   npm run bench -- --quick 2 rounds of 2 s
+
+const { spawn, spawnSync } = require('node:child_process');
+const os = require('node:os');
+const path = require('node:path');
+const fs = require('node:fs');
+const autocannon = require('autocannon');
+const { startLocalIssuer } = require('../examples/local-issuer');
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 2 : 5;
+const SECONDS = quick ? 2 : 5;
+const CONNECTIONS = 50;
+const TOKENS = quick ? 1000 : 4000;
+const KINDS = ['bare', 'mcp-auth', 'native'];
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+function startServer(kind, issuer, resource) {
+  const args = [path.join(__dirname, 'server.mjs'), kind, issuer, resource];
+  const child = hasTaskset
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', (d) => resolve({ child, port: JSON.parse(String(d)).port }));
+  });
+}
+
+function cpuMicros(pid) {
+  // utime + stime of the server process, in microseconds (Linux /proc).
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  return (ticks * 1e6) / 100;
+}
+
+function rssKiB(pid) {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Number(line.split(/\s+/)[1]);
+}
+
+async function round(port, pid, tokens, expectStatus) {
+  const counts = {};
+  let wrong = 0;
+  let next = 0;
+  const cpuBefore = cpuMicros(pid);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/mcp`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
+      {
+        setupRequest(req, context) {
+          const t = tokens[next++ % tokens.length];
+          context.sub = t.sub;
+          return { ...req, headers: { authorization: `Bearer ${t.token}` } };
+        },
+        onResponse(status, body, context) {
+          counts[status] = (counts[status] || 0) + 1;
+          if (status === 200 && JSON.parse(body).sub !== context.sub) wrong++;
+        },
+      },
+    ],
+  });
+  const cpu = cpuMicros(pid) - cpuBefore;
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const ok = wrong === 0 && (counts[expectStatus] || 0) === total && result.errors === 0;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerReq: total ? cpu / total : NaN,
+    ok,
+    counts,
+  };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main() {
+  const issuer = await startLocalIssuer({ type: 'oidc' });
+  const resource = 'https://bench.example.com/mcp';
+  const sign = (claims, opts) => issuer.sign({ aud: resource, scope: 'read', ...claims }, opts);
+  const make = (n, fn) => Array.from({ length: n }, (_, i) => ({ sub: `user-${i}`, token: fn(i) }));
+  const scenarios = [
+    { name: 'RS256, distinct tokens', expect: 200, tokens: make(TOKENS, (i) => sign({ sub: `user-${i}` })) },
+    { name: 'ES256, distinct tokens', expect: 200, tokens: make(TOKENS, (i) => sign({ sub: `user-${i}` }, { alg: 'ES256' })) },
+    {
+      name: 'RS256, broken signatures (401)',
+      expect: 401,
+      tokens: make(TOKENS, (i) => {
+        const t = sign({ sub: `user-${i}` });
+        const sig = Buffer.from(t.split('.')[2], 'base64url');
+        sig[0] ^= 1;
+        return `${t.split('.').slice(0, 2).join('.')}.${sig.toString('base64url')}`;
+      }),
+    },
+    { name: 'RS256, missing scope (403)', expect: 403, tokens: make(TOKENS, (i) => sign({ sub: `user-${i}`, scope: 'other' })) },
+  ];
+
+  const servers = {};
+  for (const kind of KINDS) servers[kind] = await startServer(kind, issuer.issuer, resource);
+  const results = {};
+  try {
+    for (const scenario of scenarios) {
+      // Warm up each server (discovery, JWKS, JIT) before measuring.
+      for (const kind of KINDS) await round(servers[kind].port, servers[kind].child.pid, scenario.tokens.slice(0, 50), scenario.expect);
+      const kinds = scenario.expect === 200 ? KINDS : KINDS.filter((k) => k !== 'bare');
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const kind of kinds) {
+          const res = await round(servers[kind].port, servers[kind].child.pid, scenario.tokens, scenario.expect);
+          ((results[scenario.name] ||= {})[kind] ||= []).push(res);
+        }
+      }
+    }
+  } finally {
+    for (const kind of KINDS) servers[kind].peak = rssKiB(servers[kind].child.pid);
+    for (const kind of KINDS) servers[kind].child.kill('SIGTERM');
+    await issuer.close();
+  }
+
+  const lines = [];
+  const cpuModel = (os.cpus()[0] || {}).model || 'unknown CPU';
+  lines.push(`Machine: ${os.cpus().length} × ${cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  lines.push(`Command: npm run bench${quick ? ' -- --quick' : ''} (${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections, servers ${hasTaskset ? 'pinned to CPU 0, load on CPU 1' : 'not pinned'})`);
+  lines.push('');
+  lines.push('| scenario | server | req/s (median) | p50 ms | p99 ms | server CPU µs/req | vs bare | vs mcp-auth | checks |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
+  let allOk = true;
+  for (const [name, byKind] of Object.entries(results)) {
+    const med = (kind, field) => (byKind[kind] ? median(byKind[kind].map((r) => r[field])) : NaN);
+    for (const kind of Object.keys(byKind)) {
+      const ok = byKind[kind].every((r) => r.ok);
+      allOk &&= ok;
+      const rps = med(kind, 'rps');
+      const ratio = (other) => (byKind[other] && other !== kind ? `${(rps / med(other, 'rps')).toFixed(2)}×` : '');
+      lines.push(`| ${name} | ${kind} | ${Math.round(rps)} | ${med(kind, 'p50')} | ${med(kind, 'p99')} | ${med(kind, 'cpuPerReq').toFixed(0)} | ${ratio('bare')} | ${ratio('mcp-auth')} | ${ok ? 'OK' : `FAILED ${JSON.stringify(byKind[kind].map((r) => r.counts))}`} |`);
+    }
+  }
+  lines.push('');
+  lines.push(`Peak RSS (MiB): ${KINDS.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
+  const report = lines.join('\n');
+  console.log(report);
+  const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.md`);
+  fs.writeFileSync(file, `${report}\n`);
+  console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
+  if (!allOk) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

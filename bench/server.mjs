@@ -1,0 +1,48 @@
+// One benchmark server in its own process: `node bench/server.mjs <kind> <issuer> <resource>`.
+// kind: `bare` (Express, no auth: the ceiling), `native` (this package), `mcp-auth` (0.2.0, the
+// pure-JS original). Every kind answers GET /mcp with `{ sub }`; the bare one echoes the token's
+// `sub` unverified, so all three do the same JSON work. Prints `{"port":N}` when listening.
+
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import express from 'express';
+
+const require = createRequire(import.meta.url);
+const [kind, issuer, resource] = process.argv.slice(2);
+
+const config = {
+  protectedResources: {
+    metadata: { resource, authorizationServers: [{ type: 'oidc', issuer }], scopesSupported: ['read'] },
+  },
+};
+const options = { resource, audience: resource, requiredScopes: ['read'] };
+
+async function authMiddleware() {
+  switch (kind) {
+    case 'native': {
+      const { MCPAuth } = require('../index.js');
+      return new MCPAuth(config).bearerAuth('jwt', options);
+    }
+    case 'mcp-auth': {
+      const { MCPAuth } = await import('mcp-auth');
+      return new MCPAuth(config).bearerAuth('jwt', options);
+    }
+    case 'bare':
+      return (req, res, next) => {
+        const token = String(req.headers.authorization || '').slice(7);
+        const payload = token.split('.')[1] || '';
+        req.auth = { subject: JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}').sub };
+        next();
+      };
+    default:
+      throw new Error(`unknown server kind ${kind}`);
+  }
+}
+
+const app = express();
+app.get('/mcp', await authMiddleware(), (req, res) => res.json({ sub: req.auth.subject }));
+const server = http.createServer(app);
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
