@@ -90,7 +90,7 @@ class MCPAuthJwtVerificationError extends MCPAuthTokenVerificationError {
 
 /** Rethrows a binding error as the JS class its code names. */
 function fromNative(error) {
-  if (error && error.code === 'ERR_INVALID_ARG_TYPE') {
+  if (error && (error.code === 'ERR_INVALID_ARG_TYPE' || error.code === 'InvalidArg')) {
     const typeError = new TypeError(error.message)
     typeError.code = 'ERR_INVALID_ARG_TYPE'
     return typeError
@@ -104,6 +104,37 @@ function invalidConfig(detail) {
   const e = new MCPAuthAuthServerError('invalid_server_config', { cause: detail })
   e.message = `${e.message} ${detail}`
   return e
+}
+
+/**
+ * Copies configuration into plain JSON data for the binding: `URL` objects become strings and
+ * `Infinity` the largest number (a duration that never ends); anything JSON cannot carry
+ * (functions, symbols, NaN, cycles) is a `TypeError` naming its path.
+ */
+function plain(value, path, seen = new Set()) {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return value
+    case 'number':
+      if (Number.isNaN(value)) throw new TypeError(`\`${path}\` must be a number, not NaN.`)
+      return Number.isFinite(value) ? value : Math.sign(value) * Number.MAX_VALUE
+    case 'object': {
+      if (value === null) return null
+      if (value instanceof URL) return value.href
+      if (seen.has(value)) throw new TypeError(`\`${path}\` refers back to an object that contains it.`)
+      seen.add(value)
+      const at = (key) => (path ? `${path}.${key}` : key)
+      const out = Array.isArray(value)
+        ? value.map((item, i) => plain(item, `${path}[${i}]`, seen))
+        : Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plain(item, at(key), seen)]))
+      seen.delete(value)
+      return out
+    }
+    default:
+      throw new TypeError(`\`${path || 'config'}\` must be JSON data, not a ${typeof value}.`)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,7 +235,7 @@ class MCPAuth {
 
   constructor(config) {
     try {
-      this.#native = new native.NativeMCPAuth(config)
+      this.#native = new native.NativeMCPAuth(plain(config, ''))
     } catch (error) {
       throw fromNative(error)
     }
@@ -236,7 +267,7 @@ class MCPAuth {
     }
     let guard
     try {
-      guard = this.#native.jwtGuard(options)
+      guard = this.#native.jwtGuard(plain(options, 'options'))
     } catch (error) {
       throw fromNative(error)
     }

@@ -99,3 +99,22 @@ test('a bad configuration throws MCPAuthAuthServerError naming the field; a wron
   expect(() => new MCPAuth('https://auth.example.com')).toThrow(TypeError);
   expect(() => new MCPAuth({ protectedResources: { metadata: { resource: 'https://a.example.com' } } }).bearerAuth('opaque')).toThrow(TypeError);
 });
+
+test('configuration JSON cannot carry is a TypeError naming its path; URL objects and Infinity are accepted', () => {
+  const { MCPAuth } = require('..');
+  const resource = 'https://a.example.com/mcp';
+  const throwsType = (fn, message) => {
+    expect(fn).toThrow(TypeError);
+    expect(fn).toThrow(message);
+  };
+  throwsType(() => new MCPAuth(), 'The MCPAuth configuration must be an object');
+  throwsType(() => new MCPAuth({ server: { type: 'oidc', issuer: Symbol('x') } }), '`server.issuer` must be JSON data, not a symbol.');
+  throwsType(() => new MCPAuth({ server: { type: 'oidc', issuer: () => 'x' } }), '`server.issuer` must be JSON data, not a function.');
+  const cyclic = { protectedResources: { metadata: { resource } } };
+  cyclic.protectedResources.metadata.self = cyclic;
+  throwsType(() => new MCPAuth(cyclic), '`protectedResources.metadata.self` refers back to an object that contains it.');
+
+  const auth = new MCPAuth({ protectedResources: { metadata: { resource, authorizationServers: [{ type: 'oidc', issuer: new URL('https://auth.example.com') }] } } });
+  throwsType(() => auth.bearerAuth('jwt', { resource, jwtVerify: { clockTolerance: NaN } }), '`options.jwtVerify.clockTolerance` must be a number, not NaN.');
+  expect(typeof auth.bearerAuth('jwt', { resource, remoteJwkSet: { cacheMaxAge: Infinity, timeoutDuration: 1e300 } })).toBe('function');
+});

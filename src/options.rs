@@ -86,9 +86,14 @@ fn duration_string(s: &str) -> Option<f64> {
     Some(value * factor)
 }
 
+/// The longest duration an option takes; larger values (and `Infinity`) mean "never". 10 years.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 fn millis(v: &Value, path: &str) -> Result<Duration, ConfigError> {
     match v.as_f64() {
-        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        Some(ms) if ms >= 0.0 => {
+            Ok(Duration::try_from_secs_f64(ms / 1000.0).map_or(MAX_DURATION, |d| d.min(MAX_DURATION)))
+        }
         _ => Err(type_error(path, "a non-negative number of milliseconds")),
     }
 }
@@ -274,6 +279,14 @@ mod tests {
         assert_eq!(o.jwks.timeout, Duration::from_millis(100));
         assert_eq!(o.jwks.cooldown, Duration::from_millis(200));
         assert_eq!(o.jwks.max_age, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn huge_durations_saturate_instead_of_overflowing() {
+        let o = parse(json!({ "remoteJwkSet": { "timeoutDuration": 1e300, "cacheMaxAge": f64::MAX } }));
+        let o = o.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((o.jwks.timeout, o.jwks.max_age), (MAX_DURATION, MAX_DURATION));
+        assert!(parse(json!({ "remoteJwkSet": { "cooldownDuration": -1 } })).is_err());
     }
 
     #[test]

@@ -87,8 +87,8 @@ pub struct NativeMcpAuth {
 impl NativeMcpAuth {
     /// Checks `config`; throws naming the first bad field.
     #[napi(constructor, catch_unwind)]
-    pub fn new(config: Value) -> napi::Result<Self, ThrowCode> {
-        let config = AuthConfig::parse(&config).map_err(to_napi_error)?;
+    pub fn new(config: Option<Value>) -> napi::Result<Self, ThrowCode> {
+        let config = AuthConfig::parse(&config.unwrap_or(Value::Null)).map_err(to_napi_error)?;
         Ok(Self { config: Arc::new(config), fetcher: Arc::new(HttpFetcher), clock: Arc::new(SystemClock::default()) })
     }
 
