@@ -163,7 +163,8 @@ function middleware(guard) {
     if (outcome.status === 200) {
       req.auth = outcome.auth
       next()
-    } else {
+    } else if (!res.headersSent) {
+      // (Something else, such as a timeout middleware, may have answered while we verified.)
       reject(res, outcome)
     }
   }
@@ -181,7 +182,7 @@ function middleware(guard) {
       return
     }
     if (typeof outcome.then === 'function') {
-      outcome.then((o) => apply(o, req, res, next), next)
+      outcome.then((o) => apply(o, req, res, next)).catch(next)
     } else {
       apply(outcome, req, res, next)
     }

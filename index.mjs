@@ -1,20 +1,3 @@
-// ESM entry: the same module as `index.js`.
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
-const mcpAuth = require('./index.js')
-
-export const {
-  MCPAuth,
-  MCPAuthError,
-  MCPAuthConfigError,
-  MCPAuthAuthServerError,
-  MCPAuthBearerAuthError,
-  MCPAuthTokenVerificationError,
-  MCPAuthJwtVerificationError,
-  authServerErrorDescription,
-  bearerAuthErrorDescription,
-  tokenVerificationErrorDescription,
-  jwtVerificationErrorDescription,
-} = mcpAuth
-export default mcpAuth
+// ESM entry: the same module as `index.js` (Node reads its named exports from `module.exports`).
+export * from './index.js'
+export { default } from './index.js'

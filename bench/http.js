@@ -89,7 +89,8 @@ const median = (xs) => {
 async function main() {
   const issuer = await startLocalIssuer({ type: 'oidc' });
   const resource = 'https://bench.example.com/mcp';
-  const sign = (claims, opts) => issuer.sign({ aud: resource, scope: 'read', ...claims }, opts);
+  // Tokens outlive the run (a full run takes minutes; mcp-auth allows no clock skew by default).
+  const sign = (claims, opts) => issuer.sign({ aud: resource, scope: 'read', ...claims }, { expiresIn: 3600, ...opts });
   const make = (n, fn) => Array.from({ length: n }, (_, i) => ({ sub: `user-${i}`, token: fn(i) }));
   const scenarios = [
     { name: 'RS256, distinct tokens', expect: 200, tokens: make(TOKENS, (i) => sign({ sub: `user-${i}` })) },
