@@ -118,3 +118,14 @@ test('configuration JSON cannot carry is a TypeError naming its path; URL object
   throwsType(() => auth.bearerAuth('jwt', { resource, jwtVerify: { clockTolerance: NaN } }), '`options.jwtVerify.clockTolerance` must be a number, not NaN.');
   expect(typeof auth.bearerAuth('jwt', { resource, remoteJwkSet: { cacheMaxAge: Infinity, timeoutDuration: 1e300 } })).toBe('function');
 });
+
+test("bearerAuth('jwt') on resolved metadata without jwksUri throws at once, naming the issuer and the field", () => {
+  const { MCPAuth, MCPAuthAuthServerError } = require('..');
+  const resource = 'https://a.example.com/mcp';
+  const auth = new MCPAuth({
+    protectedResources: { metadata: { resource, authorizationServers: [{ type: 'oauth', metadata: { issuer: 'https://auth.example.com' } }] } },
+  });
+  const build = () => auth.bearerAuth('jwt', { resource });
+  expect(build).toThrow(MCPAuthAuthServerError);
+  expect(build).toThrow("The resolved metadata of `https://auth.example.com` has no `jwksUri`, which `bearerAuth('jwt')` needs to verify tokens.");
+});
