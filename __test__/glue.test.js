@@ -1,22 +1,20 @@
 'use strict';
 // The Express glue around the native verifier: how it shares a response with other middleware.
 
-const http = require('node:http');
 const express = require('express');
 const { MCPAuth } = require('..');
-const { startIssuer, closeAll, request, sleep } = require('./helpers');
+const { startIssuer, closeAll, listen, request, sleep } = require('./helpers');
 
 const RESOURCE = 'https://api.example.com/mcp';
 
-afterEach(closeAll);
+afterEach(async () => {
+  jest.restoreAllMocks();
+  await closeAll();
+});
 
 async function serve(app) {
-  const server = http.createServer(app);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/mcp`,
-    close: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }),
-  };
+  const { origin } = await listen(app);
+  return { url: `${origin}/mcp` };
 }
 
 function authFor(issuer) {
@@ -36,16 +34,12 @@ test('a verdict that arrives after another middleware answered is dropped, not s
   // eslint-disable-next-line no-unused-vars
   app.use((err, req, res, next) => errors.push(err));
   const server = await serve(app);
-  try {
-    const res = await request(server.url, { authorization: `Bearer ${issuer.sign({ aud: RESOURCE })}` });
-    expect({ status: res.status, body: res.body }).toEqual({ status: 504, body: { error: 'gateway_timeout' } });
-    await sleep(500); // the 503 verdict arrives now and must be dropped quietly
-    expect(errors).toEqual([]);
-    const again = await request(server.url);
-    expect(again.status).toBe(401); // still serving
-  } finally {
-    await server.close();
-  }
+  const res = await request(server.url, { authorization: `Bearer ${issuer.sign({ aud: RESOURCE })}` });
+  expect({ status: res.status, body: res.body }).toEqual({ status: 504, body: { error: 'gateway_timeout' } });
+  await sleep(500); // the 503 verdict arrives now and must be dropped quietly
+  expect(errors).toEqual([]);
+  const again = await request(server.url);
+  expect(again.status).toBe(401); // still serving
 });
 
 test('Access-Control-Expose-Headers set by CORS middleware is extended, not replaced', async () => {
@@ -57,15 +51,11 @@ test('Access-Control-Expose-Headers set by CORS middleware is extended, not repl
   });
   app.use('/mcp', authFor(issuer).bearerAuth('jwt', { resource: RESOURCE }), (req, res) => res.json({ ok: true }));
   const server = await serve(app);
-  try {
-    const res = await request(server.url);
-    expect(res.status).toBe(401);
-    expect(res.headers.get('access-control-expose-headers')).toBe('Mcp-Session-Id, WWW-Authenticate');
-    expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-  } finally {
-    await server.close();
-  }
+  const res = await request(server.url);
+  expect(res.status).toBe(401);
+  expect(res.headers.get('access-control-expose-headers')).toBe('Mcp-Session-Id, WWW-Authenticate');
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
 });
 
 test('req.auth set earlier is replaced by the verified identity without logging', async () => {
@@ -78,12 +68,7 @@ test('req.auth set earlier is replaced by the verified identity without logging'
   });
   app.use('/mcp', authFor(issuer).bearerAuth('jwt', { resource: RESOURCE }), (req, res) => res.json({ subject: req.auth.subject }));
   const server = await serve(app);
-  try {
-    const res = await request(server.url, { authorization: `Bearer ${issuer.sign({ aud: RESOURCE, sub: 'real' })}` });
-    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { subject: 'real' } });
-    expect(warn).not.toHaveBeenCalled();
-  } finally {
-    warn.mockRestore();
-    await server.close();
-  }
+  const res = await request(server.url, { authorization: `Bearer ${issuer.sign({ aud: RESOURCE, sub: 'real' })}` });
+  expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { subject: 'real' } });
+  expect(warn).not.toHaveBeenCalled();
 });

@@ -30,6 +30,15 @@ async function startApp(middleware, { path = '/mcp' } = {}) {
   app.use((err, req, res, next) => {
     res.status(599).json({ app_error: String(err && err.message) });
   });
+  const handle = await listen(app);
+  return { ...handle, app, url: `${handle.origin}${path}` };
+}
+
+/**
+ * Serves any request handler (an Express 4 or 5 app) on 127.0.0.1 until `closeAll()`.
+ * Returns `{ origin, server, close }`.
+ */
+async function listen(app) {
   // Node's default limit on request headers is 16 KiB in total, too small for the 16 KiB
   // tokens the library must handle.
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
@@ -38,9 +47,8 @@ async function startApp(middleware, { path = '/mcp' } = {}) {
     server.listen(0, '127.0.0.1', resolve);
   });
   const handle = {
-    app,
     server,
-    url: `http://127.0.0.1:${server.address().port}${path}`,
+    origin: `http://127.0.0.1:${server.address().port}`,
     close() {
       open.delete(handle);
       return new Promise((resolve) => {
@@ -116,6 +124,7 @@ function countRequests(issuer, path) {
 
 module.exports = {
   startApp,
+  listen,
   startIssuer,
   closeAll,
   request,

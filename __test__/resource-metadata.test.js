@@ -4,21 +4,15 @@
 const http = require('node:http');
 const express = require('express');
 const { MCPAuth, MCPAuthAuthServerError } = require('..');
-const { startIssuer, closeAll, request } = require('./helpers');
+const { startIssuer, closeAll, listen, request } = require('./helpers');
 
 afterEach(closeAll);
 
-/** Serves `handlers` on 127.0.0.1; returns the origin and a close function. */
-async function serve(...handlers) {
+/** Serves `handlers` in an Express app on 127.0.0.1 until `closeAll()`. */
+function serve(...handlers) {
   const app = express();
   app.use(...handlers);
-  const server = http.createServer(app);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  return {
-    origin,
-    close: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }),
-  };
+  return listen(app);
 }
 
 /** A raw GET with an explicit Host header (fetch does not let a caller set Host). */
@@ -51,59 +45,47 @@ const notes = {
 test('serves each resource document in snake_case with issuers, CORS and caching headers', async () => {
   const auth = new MCPAuth({ protectedResources: [notes, { metadata: { resource: 'https://api.example.com' } }] });
   const app = await serve(auth.protectedResourceMetadataRouter());
-  try {
-    const res = await request(`${app.origin}/.well-known/oauth-protected-resource/notes`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    expect(res.headers.get('cache-control')).toBe('public, max-age=3600');
-    expect(res.body).toEqual({
-      resource: 'https://api.example.com/notes',
-      authorization_servers: ['https://auth.example.com/oidc', 'https://other.example.com'],
-      scopes_supported: ['read:notes', 'write:notes'],
-      resource_name: 'Notes',
-      bearer_methods_supported: ['header'],
-    });
-    const root = await request(`${app.origin}/.well-known/oauth-protected-resource`);
-    expect({ status: root.status, body: root.body }).toEqual({ status: 200, body: { resource: 'https://api.example.com' } });
-  } finally {
-    await app.close();
-  }
+  const res = await request(`${app.origin}/.well-known/oauth-protected-resource/notes`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  expect(res.headers.get('cache-control')).toBe('public, max-age=3600');
+  expect(res.body).toEqual({
+    resource: 'https://api.example.com/notes',
+    authorization_servers: ['https://auth.example.com/oidc', 'https://other.example.com'],
+    scopes_supported: ['read:notes', 'write:notes'],
+    resource_name: 'Notes',
+    bearer_methods_supported: ['header'],
+  });
+  const root = await request(`${app.origin}/.well-known/oauth-protected-resource`);
+  expect({ status: root.status, body: root.body }).toEqual({ status: 200, body: { resource: 'https://api.example.com' } });
 });
 
 test('answers HEAD without a body, a CORS preflight with 204, and other methods with 405 and Allow', async () => {
   const auth = new MCPAuth({ protectedResources: notes });
   const app = await serve(auth.protectedResourceMetadataRouter());
   const url = `${app.origin}/.well-known/oauth-protected-resource/notes`;
-  try {
-    const head = await request(url, {}, { method: 'HEAD' });
-    expect({ status: head.status, text: head.text }).toEqual({ status: 200, text: '' });
-    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
+  const head = await request(url, {}, { method: 'HEAD' });
+  expect({ status: head.status, text: head.text }).toEqual({ status: 200, text: '' });
+  expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
 
-    const preflight = await request(url, { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'mcp-protocol-version' }, { method: 'OPTIONS' });
-    expect(preflight.status).toBe(204);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
-    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, HEAD, OPTIONS');
-    expect(preflight.headers.get('access-control-allow-headers')).toBe('mcp-protocol-version');
+  const preflight = await request(url, { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'mcp-protocol-version' }, { method: 'OPTIONS' });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+  expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, HEAD, OPTIONS');
+  expect(preflight.headers.get('access-control-allow-headers')).toBe('mcp-protocol-version');
 
-    const post = await request(url, {}, { method: 'POST' });
-    expect(post.status).toBe(405);
-    expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
-    expect(post.body).toEqual({ error: 'method_not_allowed', error_description: 'POST is not allowed here.' });
-  } finally {
-    await app.close();
-  }
+  const post = await request(url, {}, { method: 'POST' });
+  expect(post.status).toBe(405);
+  expect(post.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+  expect(post.body).toEqual({ error: 'method_not_allowed', error_description: 'POST is not allowed here.' });
 });
 
 test('paths it does not serve fall through to the next handler', async () => {
   const auth = new MCPAuth({ protectedResources: notes });
   const app = await serve(auth.protectedResourceMetadataRouter(), (req, res) => res.status(404).json({ fell: req.path }));
-  try {
-    const res = await request(`${app.origin}/.well-known/oauth-protected-resource/other`);
-    expect({ status: res.status, body: res.body }).toEqual({ status: 404, body: { fell: '/.well-known/oauth-protected-resource/other' } });
-  } finally {
-    await app.close();
-  }
+  const res = await request(`${app.origin}/.well-known/oauth-protected-resource/other`);
+  expect({ status: res.status, body: res.body }).toEqual({ status: 404, body: { fell: '/.well-known/oauth-protected-resource/other' } });
 });
 
 test('two resources with the same path on different hosts are told apart by Host', async () => {
@@ -114,43 +96,33 @@ test('two resources with the same path on different hosts are told apart by Host
     ],
   });
   const app = await serve(auth.protectedResourceMetadataRouter(), (req, res) => res.status(404).json({}));
-  try {
-    const path = '/.well-known/oauth-protected-resource/mcp';
-    expect(await getWithHost(app.origin, path, 'a.example.com')).toEqual({ status: 200, body: { resource: 'https://a.example.com/mcp', scopes_supported: ['a'] } });
-    expect(await getWithHost(app.origin, path, 'B.EXAMPLE.COM')).toEqual({ status: 200, body: { resource: 'https://b.example.com/mcp', scopes_supported: ['b'] } });
-    expect((await getWithHost(app.origin, path, 'c.example.com')).status).toBe(404);
-  } finally {
-    await app.close();
-  }
+  const path = '/.well-known/oauth-protected-resource/mcp';
+  expect(await getWithHost(app.origin, path, 'a.example.com')).toEqual({ status: 200, body: { resource: 'https://a.example.com/mcp', scopes_supported: ['a'] } });
+  expect(await getWithHost(app.origin, path, 'B.EXAMPLE.COM')).toEqual({ status: 200, body: { resource: 'https://b.example.com/mcp', scopes_supported: ['b'] } });
+  expect((await getWithHost(app.origin, path, 'c.example.com')).status).toBe(404);
 });
 
 test('a client follows resource_metadata from a real 401 challenge to the document', async () => {
   const issuer = await startIssuer();
   // The resource is this server's own URL, so the challenge's URL points back at it.
   const app = express();
-  const server = http.createServer(app);
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const { origin } = await listen(app);
   const resource = `${origin}/mcp`;
   const auth = new MCPAuth({
     protectedResources: { metadata: { resource, authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }], scopesSupported: ['read'] } },
   });
   app.use(auth.protectedResourceMetadataRouter());
   app.use('/mcp', auth.bearerAuth('jwt', { resource, requiredScopes: ['read'] }), (req, res) => res.json({ ok: true }));
-  try {
-    const denied = await request(resource);
-    expect(denied.status).toBe(401);
-    const challenge = denied.headers.get('www-authenticate');
-    expect(challenge).toBe(`Bearer scope="read", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"`);
-    const url = /resource_metadata="([^"]+)"/.exec(challenge)[1];
-    const doc = await request(url);
-    expect({ status: doc.status, body: doc.body }).toEqual({
-      status: 200,
-      body: { resource, authorization_servers: [issuer.issuer], scopes_supported: ['read'] },
-    });
-  } finally {
-    await new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });
-  }
+  const denied = await request(resource);
+  expect(denied.status).toBe(401);
+  const challenge = denied.headers.get('www-authenticate');
+  expect(challenge).toBe(`Bearer scope="read", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"`);
+  const url = /resource_metadata="([^"]+)"/.exec(challenge)[1];
+  const doc = await request(url);
+  expect({ status: doc.status, body: doc.body }).toEqual({
+    status: 200,
+    body: { resource, authorization_servers: [issuer.issuer], scopes_supported: ['read'] },
+  });
 });
 
 test('is not available in legacy { server } mode', () => {

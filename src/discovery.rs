@@ -154,11 +154,6 @@ impl Discovery {
         }
     }
 
-    /// The issuer identifier.
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
     /// The well-known URL, for discovered servers.
     pub fn url(&self) -> Option<&str> {
         self.url.as_deref()

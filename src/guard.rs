@@ -104,11 +104,6 @@ impl Guard {
         })
     }
 
-    /// The options this guard was built with.
-    pub fn options(&self) -> &BearerOptions {
-        &self.options
-    }
-
     /// Extracts the bearer token from the `Authorization` header.
     pub fn token<'a>(&self, header: Option<&'a str>) -> Result<&'a str, AuthError> {
         authorization::bearer_token(header)

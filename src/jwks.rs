@@ -59,11 +59,6 @@ impl Jwks {
         Self { uri, options, remote: Remote::default(), fetcher, clock }
     }
 
-    /// The JWKS URL.
-    pub fn uri(&self) -> &str {
-        &self.uri
-    }
-
     async fn load(&self) -> Result<KeySet, AuthError> {
         let body = self.fetcher.get(&self.uri, self.options.timeout).await.map_err(|e| {
             AuthError::unavailable(format!("The JWKS could not be fetched: {}", e.describe(&self.uri)), FIRST_RETRY)
