@@ -234,6 +234,31 @@ impl AuthConfig {
         }
     }
 
+    /// Things that are allowed but probably wrong, one sentence each, for the user to see once:
+    /// a resource with no authorization servers (clients cannot get a token for it, and
+    /// `bearerAuth('jwt')` refuses every token), and `offline_access` in `scopesSupported` (the
+    /// MCP specification says a protected resource SHOULD NOT list it).
+    pub fn warnings(&self) -> Vec<String> {
+        let Mode::Resources(list) = &self.mode else { return Vec::new() };
+        let mut out = Vec::new();
+        for r in list {
+            if r.auth_servers.is_empty() {
+                out.push(format!(
+                    "The protected resource `{}` has no `authorizationServers`: clients cannot find where to get a token for it, and `bearerAuth('jwt')` refuses every token.",
+                    r.resource
+                ));
+            }
+            let scopes = present(&r.metadata, "scopesSupported").and_then(Value::as_array);
+            if scopes.is_some_and(|s| s.iter().any(|s| s.as_str() == Some("offline_access"))) {
+                out.push(format!(
+                    "The protected resource `{}` lists `offline_access` in `scopesSupported`; the MCP specification says a protected resource SHOULD NOT (refresh tokens are between the client and the authorization server).",
+                    r.resource
+                ));
+            }
+        }
+        out
+    }
+
     /// The resource with this identifier.
     pub fn resource(&self, id: &str) -> Option<&ProtectedResource> {
         match &self.mode {
@@ -309,6 +334,24 @@ mod tests {
         assert!(
             err(json!({ "protectedResources": { "metadata": { "resource": "https://a#f" } } })).contains("fragment")
         );
+    }
+
+    #[test]
+    fn warns_about_resources_without_servers_and_about_offline_access() {
+        let parse = |v: Value| AuthConfig::parse(&v).map(|c| c.warnings()).unwrap_or_else(|e| panic!("{e}"));
+        let w = parse(json!({ "protectedResources": [
+            { "metadata": { "resource": "https://a", "scopesSupported": ["read", "offline_access"],
+                "authorizationServers": [{ "type": "oidc", "issuer": "https://i" }] } },
+            { "metadata": { "resource": "https://b" } }
+        ]}));
+        assert_eq!(w.len(), 2);
+        assert!(w[0].starts_with("The protected resource `https://a` lists `offline_access`"));
+        assert!(w[1].starts_with("The protected resource `https://b` has no `authorizationServers`"));
+        let quiet =
+            parse(json!({ "protectedResources": { "metadata": { "resource": "https://a", "scopesSupported": ["read"],
+            "authorizationServers": [{ "type": "oidc", "issuer": "https://i" }] } } }));
+        assert!(quiet.is_empty());
+        assert!(parse(json!({ "server": { "type": "oidc", "issuer": "https://i" } })).is_empty());
     }
 
     #[test]

@@ -72,13 +72,26 @@ pub fn http_url(s: &str) -> Option<Url> {
     Url::parse(s).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
 
+/// Parses a metadata body as a JSON object whose member names are unique.
+pub fn parse_object(body: &[u8]) -> Option<Map<String, Value>> {
+    serde_json::from_slice::<UniqueObject>(body).map(|o| o.0).ok()
+}
+
 impl ServerMetadata {
-    /// Parses a fetched document; `issuer` must equal `expected_issuer` exactly (RFC 8414 §3.3,
-    /// OpenID Connect Discovery §4.3), and `jwks_uri`, when present, must be an http(s) URL.
+    /// Parses a fetched document; see [`ServerMetadata::from_document`].
     pub fn parse(body: &[u8], expected_issuer: Option<&str>) -> Result<ServerMetadata, AuthError> {
-        let document = serde_json::from_slice::<UniqueObject>(body).map(|o| o.0).map_err(|_| {
+        let document = parse_object(body).ok_or_else(|| {
             AuthError::unavailable("The authorization server metadata is not a JSON object.", FIRST_RETRY)
         })?;
+        Self::from_document(document, expected_issuer)
+    }
+
+    /// Checks a metadata object: `issuer` must equal `expected_issuer` exactly (RFC 8414 §3.3,
+    /// OpenID Connect Discovery §4.3), and `jwks_uri`, when present, must be an http(s) URL.
+    pub fn from_document(
+        document: Map<String, Value>,
+        expected_issuer: Option<&str>,
+    ) -> Result<ServerMetadata, AuthError> {
         let issuer = match document.get("issuer") {
             Some(Value::String(s)) => s.clone(),
             _ => {

@@ -14,6 +14,7 @@ pub mod challenge;
 pub mod claims;
 pub mod clock;
 pub mod config;
+pub mod delegated;
 pub mod discovery;
 pub mod error;
 pub mod fetch;
@@ -24,6 +25,8 @@ pub mod jwt;
 pub mod options;
 pub mod remote;
 pub mod response;
+pub mod server_config;
+pub mod server_validation;
 
 #[cfg(feature = "napi")]
 mod binding;
