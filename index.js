@@ -189,6 +189,41 @@ function middleware(guard) {
   }
 }
 
+/**
+ * The common part of the metadata routers: `Access-Control-Allow-Origin: *`, a CORS preflight
+ * answered 204, methods other than GET/HEAD/OPTIONS answered 405 with `Allow`. Returns true when it
+ * answered the request.
+ */
+function metadataPreamble(req, res) {
+  res.setHeader('Access-Control-Allow-Origin', '*')
+  if (req.method === 'OPTIONS') {
+    res.statusCode = 204
+    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS')
+    const requested = req.headers['access-control-request-headers']
+    if (requested) res.setHeader('Access-Control-Allow-Headers', requested)
+    res.setHeader('Access-Control-Max-Age', '86400')
+    res.end()
+    return true
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.statusCode = 405
+    res.setHeader('Allow', 'GET, HEAD, OPTIONS')
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.end(JSON.stringify({ error: 'method_not_allowed', error_description: `${req.method} is not allowed here.` }))
+    return true
+  }
+  return false
+}
+
+/** Sends a metadata document (JSON text) with caching allowed. */
+function sendDocument(req, res, body) {
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'public, max-age=3600')
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(req.method === 'HEAD' ? undefined : body)
+}
+
 /** Serves JSON documents by well-known path, with CORS, for GET and HEAD (RFC 9728 §3). */
 function metadataRouter(entries) {
   // Several resources may share a path on different hosts: the Host header picks among them.
@@ -205,27 +240,40 @@ function metadataRouter(entries) {
     const host = String(req.headers.host || '').toLowerCase()
     const entry = candidates.length === 1 ? candidates[0] : candidates.find((c) => c.host === host)
     if (!entry) return next()
-    res.setHeader('Access-Control-Allow-Origin', '*')
-    if (req.method === 'OPTIONS') {
-      res.statusCode = 204
-      res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, OPTIONS')
-      const requested = req.headers['access-control-request-headers']
-      if (requested) res.setHeader('Access-Control-Allow-Headers', requested)
-      res.setHeader('Access-Control-Max-Age', '86400')
-      return res.end()
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.statusCode = 405
-      res.setHeader('Allow', 'GET, HEAD, OPTIONS')
-      res.setHeader('Content-Type', 'application/json; charset=utf-8')
-      return res.end(JSON.stringify({ error: 'method_not_allowed', error_description: `${req.method} is not allowed here.` }))
-    }
-    res.statusCode = 200
-    res.setHeader('Content-Type', 'application/json; charset=utf-8')
-    res.setHeader('Cache-Control', 'public, max-age=3600')
-    res.setHeader('Content-Length', Buffer.byteLength(entry.body))
-    res.end(req.method === 'HEAD' ? undefined : entry.body)
+    if (metadataPreamble(req, res)) return
+    sendDocument(req, res, entry.body)
   }
+}
+
+/** RFC 8414 §3: where `delegatedRouter()` serves the authorization server metadata. */
+const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server'
+
+/**
+ * Serves the legacy mode's authorization server metadata, discovered on first request through the
+ * native discovery that token verification shares. A failed discovery is answered as for tokens:
+ * 503 `temporarily_unavailable` with `Retry-After`, or 500 `server_error`.
+ */
+function delegatedRouter(nativeAuth) {
+  return function delegatedRouter(req, res, next) {
+    if ((req.url || '').split('?')[0] !== AUTHORIZATION_SERVER_METADATA_PATH) return next()
+    if (metadataPreamble(req, res)) return
+    native
+      .authorizationServerDocument(nativeAuth)
+      .then((outcome) => {
+        if (res.headersSent) return
+        if (outcome.status === 200) sendDocument(req, res, outcome.body)
+        else reject(res, outcome)
+      })
+      .catch(next)
+  }
+}
+
+// Each warning is printed once per process, however many MCPAuth instances repeat it.
+const warned = new Set()
+function warnOnce(message) {
+  if (warned.has(message)) return
+  warned.add(message)
+  console.warn(`mcp-auth-native: ${message}`)
 }
 
 /**
@@ -241,6 +289,7 @@ class MCPAuth {
       throw fromNative(error)
     }
     this.config = config
+    for (const warning of native.configWarnings(this.#native)) warnOnce(warning)
   }
 
   /**
@@ -254,6 +303,21 @@ class MCPAuth {
     return metadataRouter(
       this.#native.resourceDocuments().map((d) => ({ url: new URL(d.metadataUrl), body: d.document })),
     )
+  }
+
+  /**
+   * Deprecated (legacy `{ server }` mode only): a router serving the authorization server's
+   * metadata at `/.well-known/oauth-authorization-server`, discovered lazily when configured by
+   * issuer. Use `protectedResources` and `protectedResourceMetadataRouter()` instead.
+   */
+  delegatedRouter() {
+    if (!this.#native.legacy) {
+      throw invalidConfig('`delegatedRouter` is not available in `resource server` mode.')
+    }
+    warnOnce(
+      '`delegatedRouter()` and the `{ server }` configuration are deprecated: configure `protectedResources` and serve `protectedResourceMetadataRouter()` (RFC 9728), as the MCP specification requires.',
+    )
+    return delegatedRouter(this.#native)
   }
 
   /**
@@ -276,8 +340,20 @@ class MCPAuth {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Discovery API: fetchServerConfig, fetchServerConfigByWellKnownUrl, validateServerConfig.
+
+const { fetchServerConfig, fetchServerConfigByWellKnownUrl, validateServerConfig } = require('./server-config.js')({
+  MCPAuthConfigError,
+  MCPAuthAuthServerError,
+  plain,
+})
+
 module.exports = {
   MCPAuth,
+  fetchServerConfig,
+  fetchServerConfigByWellKnownUrl,
+  validateServerConfig,
   MCPAuthError,
   MCPAuthConfigError,
   MCPAuthAuthServerError,

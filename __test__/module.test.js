@@ -15,8 +15,11 @@ const EXPORTS = [
   'MCPAuthTokenVerificationError',
   'authServerErrorDescription',
   'bearerAuthErrorDescription',
+  'fetchServerConfig',
+  'fetchServerConfigByWellKnownUrl',
   'jwtVerificationErrorDescription',
   'tokenVerificationErrorDescription',
+  'validateServerConfig',
 ];
 
 function run(args, source) {

@@ -1,6 +1,7 @@
 //! The Node binding: converts JS values to core types, runs verification on the tokio runtime,
 //! and shapes outcomes for the Express glue in `index.js`. No decisions are made here.
 
+mod discovery;
 mod outcome;
 
 use crate::clock::{Clock, SystemClock};
