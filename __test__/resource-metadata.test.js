@@ -61,6 +61,54 @@ test('serves each resource document in snake_case with issuers, CORS and caching
   expect({ status: root.status, body: root.body }).toEqual({ status: 200, body: { resource: 'https://api.example.com' } });
 });
 
+test('every RFC 9728 field the configuration gives is served, in snake_case', async () => {
+  const resource = 'https://api.example.com/all-fields';
+  const auth = new MCPAuth({
+    protectedResources: {
+      metadata: {
+        resource,
+        authorizationServers: [{ type: 'oidc', issuer: 'https://auth.example.com' }],
+        jwksUri: 'https://api.example.com/jwks',
+        scopesSupported: ['read'],
+        bearerMethodsSupported: ['header'],
+        resourceSigningAlgValuesSupported: ['RS256'],
+        resourceName: 'All fields',
+        resourceDocumentation: 'https://api.example.com/docs',
+        resourcePolicyUri: 'https://api.example.com/policy',
+        resourceTosUri: 'https://api.example.com/tos',
+        tlsClientCertificateBoundAccessTokens: false,
+        authorizationDetailsTypesSupported: ['payment_initiation'],
+        dpopSigningAlgValuesSupported: ['ES256'],
+        dpopBoundAccessTokensRequired: false,
+        signedMetadata: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln',
+      },
+    },
+  });
+  const app = await serve(auth.protectedResourceMetadataRouter());
+  const res = await request(`${app.origin}/.well-known/oauth-protected-resource/all-fields`);
+  expect({ status: res.status, body: res.body }).toEqual({
+    status: 200,
+    body: {
+      resource,
+      authorization_servers: ['https://auth.example.com'],
+      jwks_uri: 'https://api.example.com/jwks',
+      scopes_supported: ['read'],
+      bearer_methods_supported: ['header'],
+      resource_signing_alg_values_supported: ['RS256'],
+      resource_name: 'All fields',
+      resource_documentation: 'https://api.example.com/docs',
+      resource_policy_uri: 'https://api.example.com/policy',
+      resource_tos_uri: 'https://api.example.com/tos',
+      tls_client_certificate_bound_access_tokens: false,
+      authorization_details_types_supported: ['payment_initiation'],
+      dpop_signing_alg_values_supported: ['ES256'],
+      dpop_bound_access_tokens_required: false,
+      signed_metadata: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln',
+    },
+  });
+  expect(res.headers.get('access-control-allow-origin')).toBe('*');
+});
+
 test('answers HEAD without a body, a CORS preflight with 204, and other methods with 405 and Allow', async () => {
   const auth = new MCPAuth({ protectedResources: notes });
   const app = await serve(auth.protectedResourceMetadataRouter());
@@ -123,6 +171,32 @@ test('a client follows resource_metadata from a real 401 challenge to the docume
     status: 200,
     body: { resource, authorization_servers: [issuer.issuer], scopes_supported: ['read'] },
   });
+});
+
+test('with several resources, each 401 challenge leads to that resource\'s own document', async () => {
+  const [one, two] = [await startIssuer(), await startIssuer()];
+  const app = express();
+  const { origin } = await listen(app);
+  const [a, b] = [`${origin}/a`, `${origin}/b`];
+  const auth = new MCPAuth({
+    protectedResources: [
+      { metadata: { resource: a, authorizationServers: [{ type: 'oidc', issuer: one.issuer }] } },
+      { metadata: { resource: b, authorizationServers: [{ type: 'oidc', issuer: two.issuer }] } },
+    ],
+  });
+  app.use(auth.protectedResourceMetadataRouter());
+  app.use('/a', auth.bearerAuth('jwt', { resource: a }), (req, res) => res.json({ ok: true }));
+  app.use('/b', auth.bearerAuth('jwt', { resource: b }), (req, res) => res.json({ ok: true }));
+  for (const [resource, issuer] of [[a, one], [b, two]]) {
+    const denied = await request(resource);
+    expect(denied.status).toBe(401);
+    const url = /resource_metadata="([^"]+)"/.exec(denied.headers.get('www-authenticate'))[1];
+    const doc = await request(url);
+    expect({ status: doc.status, body: doc.body }).toEqual({
+      status: 200,
+      body: { resource, authorization_servers: [issuer.issuer] },
+    });
+  }
 });
 
 test('is not available in legacy { server } mode', () => {
