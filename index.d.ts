@@ -47,7 +47,7 @@ export type AuthorizationServerMetadata = {
 
 /**
  * Authorization server metadata in camelCase (RFC 8414 §2). Only `issuer` and `jwksUri` are used
- * to verify tokens; the other fields matter to clients and are never checked on requests.
+ * to verify tokens; the other fields matter to clients and to {@link validateServerConfig}.
  */
 export type CamelCaseAuthorizationServerMetadata = {
   /** The issuer identifier; a token's `iss` must equal it exactly. */
@@ -76,7 +76,7 @@ export type CamelCaseAuthorizationServerMetadata = {
   introspectionEndpoint?: string;
   introspectionEndpointAuthMethodsSupported?: string[];
   introspectionEndpointAuthSigningAlgValuesSupported?: string[];
-  /** PKCE methods; a client-side concern, never checked on requests. */
+  /** PKCE methods; checked by {@link validateServerConfig}, never on requests. */
   codeChallengeMethodsSupported?: string[];
   userinfoEndpoint?: string;
 };
@@ -289,7 +289,122 @@ export declare class MCPAuth {
    * Resource-server mode only.
    */
   protectedResourceMetadataRouter(): RequestHandler;
+
+  /**
+   * A router serving the authorization server's metadata (snake_case) at
+   * `/.well-known/oauth-authorization-server`, with `Access-Control-Allow-Origin: *`, discovered on
+   * first request when configured by issuer. A failed discovery is answered 503 (with
+   * `Retry-After`) or 500, as for requests. Legacy `{ server }` mode only; logs its deprecation once.
+   * @deprecated Use `protectedResources` and {@link MCPAuth.protectedResourceMetadataRouter}.
+   * @throws {MCPAuthAuthServerError} `invalid_server_config` in resource-server mode.
+   */
+  delegatedRouter(): RequestHandler;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Server metadata helpers
+// ---------------------------------------------------------------------------------------------
+
+/** Options of {@link fetchServerConfig} and {@link fetchServerConfigByWellKnownUrl}. */
+export type ServerMetadataConfig = {
+  /** The server's type. */
+  type: AuthServerType;
+  /**
+   * Rewrites the raw snake_case document (sync or async) before it is checked; a nullish result
+   * keeps the document. Defaults to none.
+   */
+  transpileData?: (data: Record<string, unknown>) => MaybePromise<AuthorizationServerMetadata | Record<string, unknown> | null | undefined>;
+  /** Milliseconds before the fetch is abandoned. Defaults to `5000`. */
+  timeoutDuration?: number;
+};
+
+/**
+ * Fetches an authorization server's metadata from its issuer's well-known URL (`oauth`: inserted
+ * before the issuer's path, RFC 8414 §3.1; `oidc`: appended) and returns it as a resolved config.
+ * The document's `issuer` must equal `issuer` exactly.
+ * @throws {MCPAuthConfigError} `fetch_server_config_error` when the fetch fails (status, timeout, size).
+ * @throws {MCPAuthAuthServerError} `invalid_server_metadata` when the document is invalid.
+ * @throws {TypeError} for bad arguments.
+ */
+export declare function fetchServerConfig(
+  issuer: string | URL,
+  config: ServerMetadataConfig,
+): Promise<ResolvedAuthServerConfig>;
+
+/**
+ * Fetches an authorization server's metadata from an explicit well-known URL. No issuer is
+ * compared.
+ * @throws {MCPAuthConfigError} `fetch_server_config_error` when the fetch fails.
+ * @throws {MCPAuthAuthServerError} `invalid_server_metadata` when the document is invalid.
+ * @throws {TypeError} for bad arguments.
+ */
+export declare function fetchServerConfigByWellKnownUrl(
+  wellKnownUrl: string | URL,
+  config: ServerMetadataConfig,
+): Promise<ResolvedAuthServerConfig>;
+
+/** Codes of successful checks reported by {@link validateServerConfig} in verbose mode. */
+export type AuthServerSuccessCode =
+  | 'server_metadata_valid'
+  | 'dynamic_registration_supported'
+  | 'pkce_supported'
+  | 's256_code_challenge_method_supported'
+  | 'authorization_code_grant_supported'
+  | 'code_response_type_supported';
+
+/** A successful check of {@link validateServerConfig}. */
+export type AuthServerSuccess = {
+  code: AuthServerSuccessCode;
+  description: string;
+};
+
+/** Codes of failed checks reported by {@link validateServerConfig}. */
+export type AuthServerConfigErrorCode =
+  | 'invalid_server_metadata'
+  | 'code_response_type_not_supported'
+  | 'authorization_code_grant_not_supported'
+  | 'pkce_not_supported'
+  | 's256_code_challenge_method_not_supported';
+
+/** A failed check of {@link validateServerConfig}. */
+export type AuthServerConfigError = {
+  code: AuthServerConfigErrorCode;
+  description: string;
+  /** For `invalid_server_metadata`: which member is missing or mistyped. */
+  cause?: Error;
+};
+
+/** Codes of warnings reported by {@link validateServerConfig}. */
+export type AuthServerConfigWarningCode = 'dynamic_registration_not_supported';
+
+/** A warning of {@link validateServerConfig}. */
+export type AuthServerConfigWarning = {
+  code: AuthServerConfigWarningCode;
+  description: string;
+};
+
+/** The result of {@link validateServerConfig}: valid (maybe with warnings) or invalid with errors. */
+export type AuthServerConfigValidationResult =
+  | { isValid: true; warnings: AuthServerConfigWarning[] }
+  | { isValid: false; errors: AuthServerConfigError[]; warnings: AuthServerConfigWarning[] };
+
+/**
+ * Checks resolved metadata against what MCP clients need (the code flow, PKCE with S256, dynamic
+ * registration). Advice only: it never rejects a configuration or a request. `verbose` adds the
+ * passed checks as `successes`. Defaults to `verbose = false`.
+ */
+export declare function validateServerConfig(
+  config: Readonly<ResolvedAuthServerConfig>,
+  verbose: true,
+): AuthServerConfigValidationResult & { successes: AuthServerSuccess[] };
+export declare function validateServerConfig(
+  config: Readonly<ResolvedAuthServerConfig>,
+  verbose?: false,
+): AuthServerConfigValidationResult;
+export declare function validateServerConfig(
+  config: Readonly<ResolvedAuthServerConfig>,
+  verbose?: boolean,
+): AuthServerConfigValidationResult & { successes?: AuthServerSuccess[] };
 
 // ---------------------------------------------------------------------------------------------
 // Errors

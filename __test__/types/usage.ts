@@ -14,6 +14,9 @@ import {
   bearerAuthErrorDescription,
   tokenVerificationErrorDescription,
   jwtVerificationErrorDescription,
+  fetchServerConfig,
+  fetchServerConfigByWellKnownUrl,
+  validateServerConfig,
   type AuthInfo,
   type AuthServerConfig,
   type AuthServerErrorCode,
@@ -93,6 +96,7 @@ const legacyAuth = legacy.bearerAuth('jwt', { requiredScopes: ['read', 'write'] 
 
 const app = express();
 app.use(mcpAuth.protectedResourceMetadataRouter());
+app.use(legacy.delegatedRouter());
 app.use('/mcp', jwtAuth, (req, res) => {
   const subject: string | undefined = req.auth?.subject;
   const scopes: string[] = req.auth?.scopes ?? [];
@@ -162,6 +166,42 @@ const base: MCPAuthError = new MCPAuthTokenVerificationError('invalid_token', ne
 void [asError, base, new MCPAuthAuthServerError('missing_jwks_uri'), new MCPAuthError('x', 'y')];
 void describe(bearerError);
 
+// --- Server metadata helpers -----------------------------------------------------------------
+
+async function startup(): Promise<void> {
+  const fetched = await fetchServerConfig(issuer, { type: 'oidc' });
+  const jwksUri: string | undefined = fetched.metadata.jwksUri;
+  const byUrl = await fetchServerConfigByWellKnownUrl(
+    new URL('https://auth.example.com/.well-known/oauth-authorization-server'),
+    {
+      type: 'oauth',
+      transpileData: (data) => ({ ...data, response_types_supported: ['code'] }),
+      timeoutDuration: 2000,
+    },
+  );
+  const asyncTranspiled = await fetchServerConfig(new URL(issuer), {
+    type: 'oauth',
+    transpileData: async (data) => data,
+  });
+  const result = validateServerConfig(byUrl);
+  if (!result.isValid) {
+    for (const e of result.errors) console.error(e.code, e.description, e.cause?.message);
+  }
+  const verbose = validateServerConfig(fetched, true);
+  for (const s of verbose.successes) console.log(s.code);
+  const maybe = validateServerConfig(fetched, process.env.VERBOSE === '1');
+  void [jwksUri, result.warnings, maybe.successes, asyncTranspiled];
+  const config: MCPAuthConfig = { protectedResources: { metadata: { resource, authorizationServers: [fetched] } } };
+  void config;
+
+  try {
+    await fetchServerConfig('https://down.example.com', { type: 'oauth' });
+  } catch (error) {
+    if (error instanceof MCPAuthConfigError) console.error(error.code, error.toJson(true));
+  }
+}
+void startup;
+
 // --- Misuse that must not compile ----------------------------------------------------------
 
 // @ts-expect-error unknown option name
@@ -174,6 +214,10 @@ mcpAuth.bearerAuth('opaque');
 mcpAuth.bearerAuth('jwt', { audience: true });
 // @ts-expect-error custom verification functions are not part of this release
 mcpAuth.bearerAuth(async (token: string) => ({ token, issuer, clientId: 'c', scopes: [] }));
+// @ts-expect-error fetchServerConfig needs a type
+void fetchServerConfig(issuer, {});
+// @ts-expect-error validateServerConfig needs resolved metadata
+validateServerConfig({ type: 'oidc', issuer });
 // @ts-expect-error unsupported algorithm
 mcpAuth.bearerAuth('jwt', { jwtVerify: { algorithms: ['HS256'] } });
 // @ts-expect-error the config needs protectedResources or server
