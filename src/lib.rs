@@ -23,8 +23,9 @@ pub mod jwks;
 pub mod jwt;
 pub mod options;
 pub mod remote;
+pub mod resource_metadata;
 pub mod response;
+pub mod verifier;
 
 #[cfg(feature = "napi")]
 mod binding;
-pub mod resource_metadata;
