@@ -228,6 +228,42 @@ function forwardable(error) {
   return e
 }
 
+const AUTH_INFO_FIELDS = ['token', 'issuer', 'clientId', 'scopes', 'subject', 'audience', 'expiresAt', 'claims']
+
+/**
+ * The `AuthInfo` fields of a verifier's result as JSON data, so that Rust checks exactly what
+ * becomes `req.auth`: the object's own values, not what a `toJSON()` makes of them. A value JSON
+ * would change (a URL, a Date, a Set, a function, NaN) becomes something of another type, which
+ * the check refuses. Results that are not objects are returned as they are, for the check to refuse.
+ */
+function authInfoData(value) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  const data = {}
+  for (const field of AUTH_INFO_FIELDS) {
+    const v = value[field]
+    if (v !== undefined) data[field] = fieldData(v)
+  }
+  return data
+}
+
+function fieldData(v) {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? v : String(v)
+    case 'function':
+    case 'symbol':
+      return {}
+    case 'object': {
+      if (v === null) return v
+      if (Array.isArray(v)) return v.map(fieldData)
+      const proto = Object.getPrototypeOf(v)
+      return proto === Object.prototype || proto === null ? v : {}
+    }
+    default:
+      return v
+  }
+}
+
 /**
  * Wraps a user's verification function for the native side. `settle(token, callId)` never throws
  * and never rejects: it reports a plain verdict to Rust, while the request's record (paired by
@@ -266,9 +302,9 @@ class CustomVerifier {
     record.value = value
     let json
     try {
-      json = JSON.stringify(value)
+      json = JSON.stringify(authInfoData(value))
     } catch (error) {
-      return { invalid: `It is not JSON data (${error.message}).` }
+      return { invalid: `It is not JSON data (${error && error.message}).` }
     }
     return json === undefined ? { invalid: `It is not an object but ${typeof value}.` } : { json }
   }

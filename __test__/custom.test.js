@@ -310,7 +310,7 @@ describe('a result that is not a valid AuthInfo is a 500 naming the field', () =
   };
   const cyclic = (t) => {
     const info = identity(t, { claims: {} });
-    info.claims.self = info;
+    info.claims.self = info.claims;
     return info;
   };
 
@@ -389,7 +389,7 @@ describe('a result that is not a valid AuthInfo is a 500 naming the field', () =
   });
 
   test('after a run of invalid results the same middleware still accepts a valid one', async () => {
-    const results = { a: () => null, b: () => undefined, c: (t) => identity(t, { n: 10n }), d: () => 'x', ok: identity };
+    const results = { a: () => null, b: () => undefined, c: (t) => identity(t, { expiresAt: 10n }), d: () => 'x', ok: identity };
     const { url } = await protect((t) => results[t](t));
     const bad = await Promise.all(['a', 'b', 'c', 'd'].map((t) => withToken(url, t)));
     expect(bad.map((r) => r.status)).toEqual([500, 500, 500, 500]);
