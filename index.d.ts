@@ -183,7 +183,20 @@ export interface AuthInfo {
   expiresAt?: number;
   /** All claims of the token's payload (JWT mode), or what a custom verifier returned. */
   claims?: Record<string, unknown>;
+  /** The resource the token is for (`@modelcontextprotocol/sdk`'s field); custom mode only. */
+  resource?: URL;
+  /** Anything else a custom verifier wants tool handlers to see; custom mode only. */
+  extra?: Record<string, unknown>;
 }
+
+/**
+ * A custom token verifier: return the token's {@link AuthInfo} (sync or async), or throw
+ * {@link MCPAuthTokenVerificationError} / {@link MCPAuthJwtVerificationError} for a bad token (401)
+ * or `MCPAuthBearerAuthError('missing_required_scopes')` (403). Issuer, audience and required
+ * scopes are checked by the middleware afterwards; the returned object becomes `req.auth` as it is.
+ * Any other exception goes to `next(err)`.
+ */
+export type VerifyAccessTokenFunction = (token: string) => MaybePromise<AuthInfo>;
 
 /** The built-in verification modes of {@link MCPAuth.bearerAuth}. */
 export type VerifyAccessTokenMode = 'jwt';
@@ -249,7 +262,15 @@ export type BearerAuthCommonOptions = {
   requiredScopes?: string[];
   /** Include `cause` details in JSON error bodies. Defaults to `false`. */
   showErrorDetails?: boolean;
+  /**
+   * Milliseconds a custom verifier may take before the request gets a 503. Defaults to `10000`.
+   * Accepted, and without effect, in JWT mode, where fetches are bounded by `timeoutDuration`.
+   */
+  verifyTimeout?: number;
 };
+
+/** Options of {@link MCPAuth.bearerAuth} with a custom verifier. */
+export type BearerAuthOptions = BearerAuthCommonOptions;
 
 /** JWT-specific options of `bearerAuth('jwt')`. */
 export type VerifyJwtConfig = {
@@ -283,6 +304,13 @@ export declare class MCPAuth {
    * @throws {TypeError} for unknown or ill-typed options.
    */
   bearerAuth(mode: VerifyAccessTokenMode, options?: BearerAuthJwtOptions): RequestHandler;
+  /**
+   * Express middleware that verifies the bearer token with `verify` (called from the native side,
+   * bounded by `verifyTimeout`), checks issuer, audience and scopes on its result, sets `req.auth`
+   * to that result and calls `next()`; otherwise answers 401/403/500/503 or calls `next(err)`.
+   * @throws {TypeError} for unknown or ill-typed options, and for the JWT-only options.
+   */
+  bearerAuth(verify: VerifyAccessTokenFunction, options?: BearerAuthOptions): RequestHandler;
   /**
    * A router serving each resource's RFC 9728 metadata at
    * `/.well-known/oauth-protected-resource/...`, with `Access-Control-Allow-Origin: *`.

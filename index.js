@@ -157,12 +157,17 @@ function reject(res, outcome) {
   res.end(outcome.body)
 }
 
-/** Builds the Express middleware around a native guard. */
-function middleware(guard) {
-  const apply = (outcome, req, res, next) => {
+/**
+ * Builds the Express middleware around a native guard; `custom` is the `CustomVerifier` in
+ * custom mode, whose records hold the user's own result and error for each request.
+ */
+function middleware(guard, custom) {
+  const apply = (outcome, record, req, res, next) => {
     if (outcome.status === 200) {
-      req.auth = outcome.auth
+      req.auth = record === undefined ? outcome.auth : record.value
       next()
+    } else if (outcome.forward) {
+      next(forwardable(record && record.error))
     } else if (!res.headersSent) {
       // (Something else, such as a timeout middleware, may have answered while we verified.)
       reject(res, outcome)
@@ -174,20 +179,155 @@ function middleware(guard) {
       next()
       return
     }
+    const callId = custom === undefined ? undefined : custom.open()
     let outcome
     try {
-      outcome = guard.verify(req.headers.authorization)
+      outcome = guard.verify(req.headers.authorization, callId)
     } catch (error) {
+      if (custom !== undefined) custom.close(callId)
       next(error)
       return
     }
     if (typeof outcome.then === 'function') {
-      outcome.then((o) => apply(o, req, res, next)).catch(next)
+      outcome.then((o) => apply(o, custom === undefined ? undefined : custom.close(callId), req, res, next)).catch(next)
     } else {
-      apply(outcome, req, res, next)
+      apply(outcome, custom === undefined ? undefined : custom.close(callId), req, res, next)
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Custom verification: the user's function is called from Rust through a thread-safe function.
+
+/** The class name Rust reads a thrown error's `code` with; undefined for errors it forwards. */
+function tokenErrorClass(error) {
+  if (error instanceof MCPAuthJwtVerificationError) return 'MCPAuthJwtVerificationError'
+  if (error instanceof MCPAuthTokenVerificationError) return 'MCPAuthTokenVerificationError'
+  if (error instanceof MCPAuthBearerAuthError) return 'MCPAuthBearerAuthError'
+  return undefined
+}
+
+/** A `cause` as JSON text (nested errors as name and message); undefined when it has none. */
+function causeJson(cause) {
+  if (cause === undefined) return undefined
+  try {
+    return JSON.stringify(cause, (_key, v) => (v instanceof Error ? { name: v.name, message: v.message } : v))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What `next()` gets for a verifier's own error. Express treats a falsy value as "no error" and
+ * the strings 'route' and 'router' as jumps past the middleware, so primitives are wrapped.
+ */
+function forwardable(error) {
+  if ((typeof error === 'object' && error !== null) || typeof error === 'function') return error
+  const e = new Error(`The custom verification function threw ${typeof error === 'string' ? JSON.stringify(error) : String(error)}.`)
+  e.cause = error
+  return e
+}
+
+const AUTH_INFO_FIELDS = ['token', 'issuer', 'clientId', 'scopes', 'subject', 'audience', 'expiresAt', 'claims']
+
+/**
+ * The `AuthInfo` fields of a verifier's result as JSON data, so that Rust checks exactly what
+ * becomes `req.auth`: the object's own values, not what a `toJSON()` makes of them. A value JSON
+ * would change (a URL, a Date, a Set, a function, NaN) becomes something of another type, which
+ * the check refuses. Results that are not objects are returned as they are, for the check to refuse.
+ */
+function authInfoData(value) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  const data = {}
+  for (const field of AUTH_INFO_FIELDS) {
+    const v = value[field]
+    if (v !== undefined) data[field] = fieldData(v)
+  }
+  return data
+}
+
+function fieldData(v) {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? v : String(v)
+    case 'function':
+    case 'symbol':
+      return {}
+    case 'object': {
+      if (v === null) return v
+      if (Array.isArray(v)) return v.map(fieldData)
+      const proto = Object.getPrototypeOf(v)
+      return proto === Object.prototype || proto === null ? v : {}
+    }
+    default:
+      return v
+  }
+}
+
+/**
+ * Wraps a user's verification function for the native side. `settle(token, callId)` never throws
+ * and never rejects: it reports a plain verdict to Rust, while the request's record (paired by
+ * `callId`) keeps the function's own result, which becomes `req.auth`, or its error, for `next`.
+ * A record lives only while its request is pending, so a late answer is dropped, not kept.
+ */
+class CustomVerifier {
+  constructor(verify) {
+    this.pending = new Map()
+    this.nextId = 0
+    this.settle = (token, callId) =>
+      new Promise((resolve) => resolve(verify(token))).then(
+        (value) => this.returned(callId, value),
+        (error) => this.threw(callId, error),
+      )
+  }
+
+  /** Opens the record of one request; returns its id. */
+  open() {
+    const id = this.nextId
+    this.nextId = (id + 1) >>> 0
+    this.pending.set(id, { value: undefined, error: undefined })
+    return id
+  }
+
+  /** Closes a request's record and returns it. */
+  close(id) {
+    const record = this.pending.get(id)
+    this.pending.delete(id)
+    return record
+  }
+
+  returned(callId, value) {
+    const record = this.pending.get(callId)
+    if (record === undefined) return {} // answered already (timed out): nothing to report
+    record.value = value
+    let json
+    try {
+      json = JSON.stringify(authInfoData(value))
+    } catch (error) {
+      return { invalid: `It is not JSON data (${error && error.message}).` }
+    }
+    return json === undefined ? { invalid: `It is not an object but ${typeof value}.` } : { json }
+  }
+
+  threw(callId, error) {
+    const errorClass = tokenErrorClass(error)
+    if (errorClass !== undefined) {
+      const missing = error.cause !== null && typeof error.cause === 'object' ? error.cause.missingScopes : undefined
+      return {
+        errorClass,
+        code: String(error.code),
+        cause: causeJson(error.cause),
+        missingScopes: Array.isArray(missing) && missing.every((s) => typeof s === 'string') ? missing : undefined,
+      }
+    }
+    const record = this.pending.get(callId)
+    if (record !== undefined) record.error = error
+    return {}
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata routers: RFC 9728 resource metadata, and the legacy authorization server metadata.
 
 /**
  * The common part of the metadata routers: `Access-Control-Allow-Origin: *`, a CORS preflight
@@ -321,14 +461,22 @@ class MCPAuth {
   }
 
   /**
-   * An Express middleware that requires a valid bearer token. `mode` is `'jwt'`.
+   * An Express middleware that requires a valid bearer token: `'jwt'` verifies JWTs against the
+   * issuers' key sets; a function `(token) => AuthInfo | Promise<AuthInfo>` verifies them itself.
    */
   bearerAuth(mode, options) {
     if (typeof mode === 'function') {
-      throw new TypeError("bearerAuth: custom verification functions are not supported in this release; use 'jwt'.")
+      const custom = new CustomVerifier(mode)
+      try {
+        return middleware(this.#native.customGuard(custom.settle, plain(options, 'options')), custom)
+      } catch (error) {
+        throw fromNative(error)
+      }
     }
     if (mode !== 'jwt') {
-      throw new TypeError(`bearerAuth: the mode must be 'jwt'; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`)
+      throw new TypeError(
+        `bearerAuth: the mode must be 'jwt' or a verification function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`,
+      )
     }
     let guard
     try {

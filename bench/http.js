@@ -1,11 +1,13 @@
 'use strict';
 // HTTP benchmark: bare Express (no auth, the ceiling), mcp-auth 0.2.0 and mcp-auth-native, with
-// the same route, the same issuer and the same tokens. Servers run alternately (A B C A B C ...)
+// the same route, the same issuer and the same tokens; and a custom verifier, called by this
+// package or by a hand-written JS middleware. Servers run alternately (A B C A B C ...)
 // in their own processes, pinned to CPU 0 when `taskset` exists, with autocannon on CPU 1.
 // Every response's status is counted and every 200 body is checked against its token's `sub`.
 //
 //   npm run bench            5 rounds of 5 s per server and scenario
 //   npm run bench -- --quick 2 rounds of 2 s
+//   npm run bench -- --only custom   only the scenarios whose name contains "custom"
 
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
@@ -15,11 +17,15 @@ const autocannon = require('autocannon');
 const { startLocalIssuer } = require('../examples/local-issuer');
 
 const quick = process.argv.includes('--quick');
+// `--only <text>`: run only the scenarios whose name contains <text>.
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
 const ROUNDS = quick ? 2 : 5;
 const SECONDS = quick ? 2 : 5;
 const CONNECTIONS = 50;
 const TOKENS = quick ? 1000 : 4000;
 const KINDS = ['bare', 'mcp-auth', 'native'];
+const CUSTOM_KINDS = ['bare', 'js-custom', 'native-custom'];
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 function startServer(kind, issuer, resource) {
@@ -106,26 +112,36 @@ async function main() {
       }),
     },
     { name: 'RS256, missing scope (403)', expect: 403, tokens: make(TOKENS, (i) => sign({ sub: `user-${i}`, scope: 'other' })) },
+    {
+      name: 'custom verifier, distinct tokens',
+      expect: 200,
+      kinds: CUSTOM_KINDS,
+      peer: 'js-custom',
+      tokens: make(TOKENS, (i) => sign({ sub: `user-${i}` })),
+    },
   ];
+  const chosen = scenarios.filter((s) => only === undefined || s.name.includes(only));
+  const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];
 
   const servers = {};
-  for (const kind of KINDS) servers[kind] = await startServer(kind, issuer.issuer, resource);
+  for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource);
   const results = {};
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of chosen) {
       // Warm up each server (discovery, JWKS, JIT) before measuring.
-      for (const kind of KINDS) await round(servers[kind].port, servers[kind].child.pid, scenario.tokens.slice(0, 50), scenario.expect);
-      const kinds = scenario.expect === 200 ? KINDS : KINDS.filter((k) => k !== 'bare');
+      const scenarioKinds = scenario.kinds || KINDS;
+      for (const kind of scenarioKinds) await round(servers[kind].port, servers[kind].child.pid, scenario.tokens.slice(0, 50), scenario.expect);
+      const kinds = scenario.expect === 200 ? scenarioKinds : scenarioKinds.filter((k) => k !== 'bare');
       for (let r = 0; r < ROUNDS; r++) {
         for (const kind of kinds) {
           const res = await round(servers[kind].port, servers[kind].child.pid, scenario.tokens, scenario.expect);
-          ((results[scenario.name] ||= {})[kind] ||= []).push(res);
+          ((results[scenario.name] ||= { peer: scenario.peer || 'mcp-auth', byKind: {} }).byKind[kind] ||= []).push(res);
         }
       }
     }
   } finally {
-    for (const kind of KINDS) servers[kind].peak = rssKiB(servers[kind].child.pid);
-    for (const kind of KINDS) servers[kind].child.kill('SIGTERM');
+    for (const kind of allKinds) servers[kind].peak = rssKiB(servers[kind].child.pid);
+    for (const kind of allKinds) servers[kind].child.kill('SIGTERM');
     await issuer.close();
   }
 
@@ -134,21 +150,22 @@ async function main() {
   lines.push(`Machine: ${os.cpus().length} × ${cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   lines.push(`Command: npm run bench${quick ? ' -- --quick' : ''} (${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections, servers ${hasTaskset ? 'pinned to CPU 0, load on CPU 1' : 'not pinned'})`);
   lines.push('');
-  lines.push('| scenario | server | req/s (median) | p50 ms | p99 ms | server CPU µs/req | vs bare | vs mcp-auth | checks |');
+  lines.push('| scenario | server | req/s (median) | p50 ms | p99 ms | server CPU µs/req | vs bare | vs peer | checks |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
   let allOk = true;
-  for (const [name, byKind] of Object.entries(results)) {
+  for (const [name, { peer, byKind }] of Object.entries(results)) {
     const med = (kind, field) => (byKind[kind] ? median(byKind[kind].map((r) => r[field])) : NaN);
     for (const kind of Object.keys(byKind)) {
       const ok = byKind[kind].every((r) => r.ok);
       allOk &&= ok;
       const rps = med(kind, 'rps');
       const ratio = (other) => (byKind[other] && other !== kind ? `${(rps / med(other, 'rps')).toFixed(2)}×` : '');
-      lines.push(`| ${name} | ${kind} | ${Math.round(rps)} | ${med(kind, 'p50')} | ${med(kind, 'p99')} | ${med(kind, 'cpuPerReq').toFixed(0)} | ${ratio('bare')} | ${ratio('mcp-auth')} | ${ok ? 'OK' : `FAILED ${JSON.stringify(byKind[kind].map((r) => r.counts))}`} |`);
+      lines.push(`| ${name} | ${kind} | ${Math.round(rps)} | ${med(kind, 'p50')} | ${med(kind, 'p99')} | ${med(kind, 'cpuPerReq').toFixed(0)} | ${ratio('bare')} | ${ratio(peer)} | ${ok ? 'OK' : `FAILED ${JSON.stringify(byKind[kind].map((r) => r.counts))}`} |`);
     }
   }
   lines.push('');
-  lines.push(`Peak RSS (MiB): ${KINDS.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
+  lines.push('The peer is mcp-auth 0.2.0, or for the custom verifier a hand-written JS middleware calling the same function.');
+  lines.push(`Peak RSS (MiB): ${allKinds.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
   const report = lines.join('\n');
   console.log(report);
   const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.md`);

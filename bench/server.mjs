@@ -1,6 +1,7 @@
 // One benchmark server in its own process: `node bench/server.mjs <kind> <issuer> <resource>`.
 // kind: `bare` (Express, no auth: the ceiling), `native` (this package), `mcp-auth` (0.2.0, the
-// pure-JS original). Every kind answers GET /mcp with `{ sub }`; the bare one echoes the token's
+// pure-JS original); `native-custom` (this package with a custom verifier) and `js-custom` (a
+// hand-written JS middleware calling the same verifier). Every kind answers GET /mcp with `{ sub }`; the bare one echoes the token's
 // `sub` unverified, so all three do the same JSON work. Prints `{"port":N}` when listening.
 
 import http from 'node:http';
@@ -17,6 +18,12 @@ const config = {
 };
 const options = { resource, audience: resource, requiredScopes: ['read'] };
 
+/** The custom verifier of the `*-custom` kinds: reads the unsigned JWT payload, no crypto. */
+async function verifyOpaque(token) {
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] || '', 'base64url').toString() || '{}');
+  return { token, issuer: claims.iss, clientId: '', scopes: claims.scope.split(' '), subject: claims.sub, audience: claims.aud };
+}
+
 async function authMiddleware() {
   switch (kind) {
     case 'native': {
@@ -27,6 +34,19 @@ async function authMiddleware() {
       const { MCPAuth } = await import('mcp-auth');
       return new MCPAuth(config).bearerAuth('jwt', options);
     }
+    case 'native-custom': {
+      const { MCPAuth } = require('../index.js');
+      return new MCPAuth(config).bearerAuth(verifyOpaque, options);
+    }
+    case 'js-custom':
+      // What an application would write by hand around the same verifier.
+      return (req, res, next) => {
+        const token = String(req.headers.authorization || '').slice(7);
+        Promise.resolve(verifyOpaque(token)).then((info) => {
+          req.auth = info;
+          next();
+        }, next);
+      };
     case 'bare':
       return (req, res, next) => {
         const token = String(req.headers.authorization || '').slice(7);

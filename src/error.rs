@@ -37,6 +37,13 @@ impl ErrorClass {
             Self::Service => "MCPAuthError",
         }
     }
+
+    /// The class a JS class name stands for; `MCPAuthError` itself is no particular class.
+    pub fn from_js_name(name: &str) -> Option<ErrorClass> {
+        [Self::BearerAuth, Self::TokenVerification, Self::JwtVerification, Self::AuthServer, Self::Config]
+            .into_iter()
+            .find(|c| c.js_name() == name)
+    }
 }
 
 macro_rules! error_codes {
@@ -118,6 +125,9 @@ error_codes! {
     /// A dependency (JWKS, metadata, verifier) is unavailable right now: HTTP 503.
     TemporarilyUnavailable => (Service, "temporarily_unavailable",
         "The authorization service is temporarily unavailable. Please retry later."),
+    /// A custom verifier returned something that is not an `AuthInfo`: HTTP 500.
+    InvalidAuthInfo => (Service, "invalid_auth_info",
+        "The custom verification function did not return a valid `AuthInfo`."),
     /// The server cannot authenticate requests because of its configuration: HTTP 500.
     ServerError => (Service, "server_error",
         "An error occurred with the authorization server."),
@@ -176,9 +186,12 @@ impl ErrorCode {
             | JwtVerificationFailed
             | InvalidJwt => Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidToken) },
             TemporarilyUnavailable => Disposition::Unavailable,
-            InvalidServerMetadata | InvalidServerConfig | MissingJwksUri | FetchServerConfigError | ServerError => {
-                Disposition::ServerError
-            }
+            InvalidServerMetadata
+            | InvalidServerConfig
+            | MissingJwksUri
+            | FetchServerConfigError
+            | InvalidAuthInfo
+            | ServerError => Disposition::ServerError,
         }
     }
 

@@ -13,8 +13,25 @@ use crate::jwks::Jwks;
 use crate::jwt;
 use crate::options::{AudienceOption, BearerOptions};
 use crate::response::{ChallengeContext, Rejection};
+use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// When a client may retry after a custom verifier failed to answer in time.
+const VERIFIER_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// How a request in custom mode ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomDecision {
+    /// The identity passed every check.
+    Accept(AuthInfo),
+    /// The request is answered with this error.
+    Reject(AuthError),
+    /// The verifier's own error goes to the application's error handler.
+    Forward,
+}
 
 /// A trusted issuer and, once its metadata is known, its key set.
 struct Trusted {
@@ -172,6 +189,35 @@ impl Guard {
         let info = AuthInfo::from_claims(token, jwt.claims)?;
         self.authorize(&info)?;
         Ok(info)
+    }
+
+    /// Custom mode: waits for the verifier's verdict (`None` when it could not be called) at most
+    /// `verifyTimeout`, judges it, then checks issuer, audience and scopes as in JWT mode.
+    pub async fn verify_custom(&self, verdict: impl Future<Output = Option<Verdict>>) -> CustomDecision {
+        let timeout = self.options.verify_timeout;
+        let verdict = match tokio::time::timeout(timeout, verdict).await {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                let e = AuthError::unavailable(
+                    "The custom verification function could not be called.",
+                    VERIFIER_RETRY_AFTER,
+                );
+                return CustomDecision::Reject(e);
+            }
+            Err(_) => {
+                let reason =
+                    format!("The custom verification function did not settle within {} ms.", timeout.as_millis());
+                return CustomDecision::Reject(AuthError::unavailable(reason, VERIFIER_RETRY_AFTER));
+            }
+        };
+        match verifier::judge(verdict) {
+            Judgement::Identity(info) => match self.authorize(&info) {
+                Ok(()) => CustomDecision::Accept(info),
+                Err(e) => CustomDecision::Reject(e),
+            },
+            Judgement::Refused(e) => CustomDecision::Reject(e),
+            Judgement::Forward => CustomDecision::Forward,
+        }
     }
 
     /// Checks issuer, audience and scopes of a verified identity (both modes).
@@ -346,6 +392,83 @@ mod tests {
         let s = setup(json!({}));
         s.http.answer(DISCOVERY, Ok(json!({ "issuer": "https://other", "jwks_uri": JWKS }).to_string().into_bytes()));
         assert_eq!(code(&s, &rs256(json!({}))).await.err(), Some(ErrorCode::InvalidServerMetadata));
+    }
+
+    fn custom(options: Value) -> Guard {
+        let config = AuthConfig::parse(&json!({ "protectedResources": { "metadata": {
+            "resource": RESOURCE,
+            "authorizationServers": [{ "type": "oidc", "issuer": ISSUER }]
+        }}}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut options = options;
+        options["resource"] = json!(RESOURCE);
+        let options = BearerOptions::parse_custom(Some(&options)).unwrap_or_else(|e| panic!("{e}"));
+        let http = Arc::new(FakeHttp::default());
+        Guard::new(&config, options, false, http, Arc::new(ManualClock::new(NOW))).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn returned(v: Value) -> Option<Verdict> {
+        Some(Verdict::Returned(v.to_string()))
+    }
+
+    fn identity(extra: Value) -> Value {
+        let mut v =
+            json!({ "token": "t", "issuer": ISSUER, "clientId": "c", "scopes": ["read"], "audience": RESOURCE });
+        if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {
+            v.extend(extra);
+        }
+        v
+    }
+
+    fn rejected_code(d: CustomDecision) -> Option<ErrorCode> {
+        match d {
+            CustomDecision::Reject(e) => Some(e.code),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_custom_identity_passes_the_same_checks_as_a_jwt() {
+        let g = custom(json!({ "requiredScopes": ["read"] }));
+        let d = g.verify_custom(async { returned(identity(json!({}))) }).await;
+        assert!(matches!(&d, CustomDecision::Accept(info) if info.client_id == "c"), "{d:?}");
+        let cases = [
+            (json!({ "issuer": "https://evil.example.com" }), ErrorCode::InvalidIssuer),
+            (json!({ "audience": "https://other.example.com" }), ErrorCode::InvalidAudience),
+            (json!({ "scopes": [] }), ErrorCode::MissingRequiredScopes),
+        ];
+        for (extra, code) in cases {
+            let d = g.verify_custom(async { returned(identity(extra.clone())) }).await;
+            assert_eq!(rejected_code(d), Some(code), "{extra}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_verifier_that_never_settles_is_unavailable_after_the_timeout() {
+        let g = custom(json!({ "verifyTimeout": 50 }));
+        let started = std::time::Instant::now();
+        let d = g.verify_custom(std::future::pending()).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        match d {
+            CustomDecision::Reject(e) => {
+                assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
+                assert_eq!(e.retry_after, Some(VERIFIER_RETRY_AFTER));
+                assert_eq!(e.reason(), Some("The custom verification function did not settle within 50 ms."));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_verifier_that_cannot_be_called_is_unavailable() {
+        let d = custom(json!({})).verify_custom(async { None }).await;
+        assert_eq!(rejected_code(d), Some(ErrorCode::TemporarilyUnavailable));
+    }
+
+    #[tokio::test]
+    async fn a_verifier_failure_is_forwarded() {
+        let d = custom(json!({})).verify_custom(async { Some(Verdict::Failed) }).await;
+        assert_eq!(d, CustomDecision::Forward);
     }
 
     #[test]

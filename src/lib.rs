@@ -24,10 +24,11 @@ pub mod jwks;
 pub mod jwt;
 pub mod options;
 pub mod remote;
+pub mod resource_metadata;
 pub mod response;
 pub mod server_config;
 pub mod server_validation;
+pub mod verifier;
 
 #[cfg(feature = "napi")]
 mod binding;
-pub mod resource_metadata;

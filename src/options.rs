@@ -194,6 +194,20 @@ impl BearerOptions {
         Ok(o)
     }
 
+    /// Checks the options of `bearerAuth(verify, options)`: the JWT-only options do not apply.
+    pub fn parse_custom(v: Option<&Value>) -> Result<BearerOptions, ConfigError> {
+        if let Some(Value::Object(map)) = v {
+            if let Some(key) =
+                ["jwtVerify", "remoteJwkSet", "remoteJwtSet"].into_iter().find(|k| present(map, k).is_some())
+            {
+                return Err(ConfigError::Type(format!(
+                    "`options.{key}` applies to `bearerAuth('jwt')` only, not to a custom verification function."
+                )));
+            }
+        }
+        Self::parse(v)
+    }
+
     fn parse_jwt_verify(&mut self, m: &Map<String, Value>) -> Result<(), ConfigError> {
         deny_unknown(m, "options.jwtVerify", JWT_VERIFY)?;
         if let Some(v) = present(m, "clockTolerance") {
@@ -279,6 +293,16 @@ mod tests {
         assert_eq!(o.jwks.timeout, Duration::from_millis(100));
         assert_eq!(o.jwks.cooldown, Duration::from_millis(200));
         assert_eq!(o.jwks.max_age, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn custom_mode_refuses_jwt_only_options() {
+        for key in ["jwtVerify", "remoteJwkSet", "remoteJwtSet"] {
+            let e = BearerOptions::parse_custom(Some(&json!({ key: {} }))).err();
+            assert!(matches!(&e, Some(ConfigError::Type(m)) if m.contains(key)), "{key}: {e:?}");
+        }
+        let o = BearerOptions::parse_custom(Some(&json!({ "verifyTimeout": 50, "requiredScopes": ["a"] })));
+        assert_eq!(o.map(|o| o.verify_timeout).ok(), Some(Duration::from_millis(50)));
     }
 
     #[test]

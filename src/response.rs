@@ -78,7 +78,13 @@ impl Rejection {
                 }
             }
             Disposition::ServerError => {
-                let mut b = body(ErrorCode::ServerError.as_str(), ErrorCode::ServerError.description());
+                let mut b = match (err.code, err.reason()) {
+                    // A broken verifier is the application's own bug: say which field, always.
+                    (ErrorCode::InvalidAuthInfo, Some(reason)) => {
+                        body(ErrorCode::ServerError.as_str(), &format!("{} {reason}", err.code.description()))
+                    }
+                    _ => body(ErrorCode::ServerError.as_str(), ErrorCode::ServerError.description()),
+                };
                 if show_details && err.code != ErrorCode::ServerError {
                     let mut inner = body(err.code.as_str(), err.code.description());
                     if let Some(cause) = &err.cause {
@@ -107,6 +113,18 @@ mod tests {
 
     fn json_body(r: &Rejection) -> Value {
         serde_json::from_str(&r.body).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_invalid_auth_info_names_the_field_without_details() {
+        let err = AuthError::with_reason(ErrorCode::InvalidAuthInfo, "`scopes` is missing.");
+        let r = Rejection::render(&err, &ctx(), false);
+        assert_eq!((r.status, r.www_authenticate.as_deref()), (500, None));
+        assert_eq!(
+            json_body(&r),
+            json!({ "error": "server_error",
+                    "error_description": "The custom verification function did not return a valid `AuthInfo`. `scopes` is missing." })
+        );
     }
 
     #[test]

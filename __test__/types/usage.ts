@@ -22,11 +22,13 @@ import {
   type AuthServerErrorCode,
   type BearerAuthErrorCode,
   type BearerAuthJwtOptions,
+  type BearerAuthOptions,
   type MCPAuthConfig,
   type MCPAuthJwtVerificationErrorCode,
   type MCPAuthTokenVerificationErrorCode,
   type ResolvedAuthServerConfig,
   type ResourceServerConfig,
+  type VerifyAccessTokenFunction,
 } from '../..';
 
 const resource = 'https://api.example.com/mcp';
@@ -92,6 +94,35 @@ const documented = mcpAuth.bearerAuth('jwt', {
 const noAudience = many.bearerAuth('jwt', { resource, audience: false });
 const legacyAuth = legacy.bearerAuth('jwt', { requiredScopes: ['read', 'write'] });
 
+// --- Middleware: custom verifier -----------------------------------------------------------
+
+declare function lookUp(token: string): Promise<{ user: string; client: string } | undefined>;
+
+const customAuth = mcpAuth.bearerAuth(
+  async (token) => {
+    const info = await lookUp(token);
+    if (!info) {
+      throw new MCPAuthJwtVerificationError('jwt_verification_failed');
+    }
+    return { token, issuer, clientId: info.client, scopes: ['read'], subject: info.user };
+  },
+  { resource, requiredScopes: ['read'], verifyTimeout: 2000 },
+);
+
+const syncVerify: VerifyAccessTokenFunction = (token) => ({
+  token,
+  issuer,
+  clientId: '',
+  scopes: [],
+  audience: resource,
+  expiresAt: 1_900_000_000,
+  claims: { tenant: 't1' },
+  resource: new URL(resource),
+  extra: { plan: 'pro' },
+});
+const customOptions: BearerAuthOptions = { resource, showErrorDetails: true };
+const syncAuth = mcpAuth.bearerAuth(syncVerify, customOptions);
+
 // --- Express: Express 4/5 handlers see `req.auth` -------------------------------------------
 
 const app = express();
@@ -102,7 +133,7 @@ app.use('/mcp', jwtAuth, (req, res) => {
   const scopes: string[] = req.auth?.scopes ?? [];
   res.json({ subject, scopes });
 });
-app.get('/docs', documented, noAudience, legacyAuth);
+app.get('/docs', documented, noAudience, legacyAuth, customAuth, syncAuth);
 app.post('/typed', jwtAuth, (req: Request, res: Response, next: NextFunction) => {
   if (!req.auth) return next(new Error('unreachable'));
   const info: AuthInfo = req.auth;
@@ -212,8 +243,10 @@ mcpAuth.bearerAuth('jwt', { jwtVerify: { clockTolerance: true } });
 mcpAuth.bearerAuth('opaque');
 // @ts-expect-error audience may be false but not true
 mcpAuth.bearerAuth('jwt', { audience: true });
-// @ts-expect-error custom verification functions are not part of this release
-mcpAuth.bearerAuth(async (token: string) => ({ token, issuer, clientId: 'c', scopes: [] }));
+// @ts-expect-error a custom verifier must return an AuthInfo (scopes missing)
+mcpAuth.bearerAuth(async (token: string) => ({ token, issuer, clientId: 'c' }));
+// @ts-expect-error JWT options do not apply to a custom verifier
+mcpAuth.bearerAuth(syncVerify, { jwtVerify: { clockTolerance: 60 } });
 // @ts-expect-error fetchServerConfig needs a type
 void fetchServerConfig(issuer, {});
 // @ts-expect-error validateServerConfig needs resolved metadata

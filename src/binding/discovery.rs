@@ -2,7 +2,6 @@
 //! after the JS `transpileData`), `validateServerConfig`, the legacy `delegatedRouter()` document
 //! and the configuration warnings. Translation only; the rules are in the core modules.
 
-use super::outcome::Outcome;
 use super::{NativeMcpAuth, ThrowCode};
 use crate::config::Mode;
 use crate::discovery::{http_url, well_known_url, ServerType};
@@ -109,13 +108,24 @@ pub fn config_warnings(auth: &NativeMcpAuth) -> Vec<String> {
     auth.config.warnings()
 }
 
+/// What `delegatedRouter()` answers.
+#[napi(object)]
+pub struct DocumentAnswer {
+    /// 200, or 503 / 500 when discovery failed.
+    pub status: u32,
+    /// The JSON body: the metadata document, or an error object.
+    pub body: String,
+    /// `Retry-After` seconds, on 503.
+    pub retry_after: Option<u32>,
+}
+
 /// The legacy mode's authorization server metadata, as the `delegatedRouter()` answer: `status`
 /// 200 with the JSON `body`, or 503 (with `retryAfter`) / 500 as for requests.
-#[napi(catch_unwind, ts_return_type = "Promise<Outcome>")]
+#[napi(catch_unwind, ts_return_type = "Promise<DocumentAnswer>")]
 pub fn authorization_server_document<'env>(
     env: &'env Env,
     auth: &NativeMcpAuth,
-) -> napi::Result<PromiseRaw<'env, Outcome>> {
+) -> napi::Result<PromiseRaw<'env, DocumentAnswer>> {
     let server = match &auth.config.mode {
         Mode::Legacy(server) => Some(server.clone()),
         Mode::Resources(_) => None,
@@ -127,14 +137,15 @@ pub fn authorization_server_document<'env>(
             None => Err(AuthError::new(ErrorCode::InvalidServerConfig)),
         };
         Ok(match document {
-            Ok(doc) => Outcome {
-                status: 200,
-                auth: None,
-                body: Some(Value::Object(doc).to_string()),
-                www_authenticate: None,
-                retry_after: None,
-            },
-            Err(e) => Outcome::rejected(Rejection::render(&e, &ChallengeContext::default(), false)),
+            Ok(doc) => DocumentAnswer { status: 200, body: Value::Object(doc).to_string(), retry_after: None },
+            Err(e) => {
+                let r = Rejection::render(&e, &ChallengeContext::default(), false);
+                DocumentAnswer {
+                    status: u32::from(r.status),
+                    body: r.body,
+                    retry_after: r.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
+                }
+            }
         })
     })
 }

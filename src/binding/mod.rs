@@ -3,12 +3,13 @@
 
 mod discovery;
 mod outcome;
+mod verifier;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, Mode};
 use crate::error::{ConfigError, ErrorCode};
 use crate::fetch::{Fetcher, HttpFetcher};
-use crate::guard::Guard;
+use crate::guard::{CustomDecision, Guard};
 use crate::options::BearerOptions;
 use crate::resource_metadata;
 use napi::bindgen_prelude::{Either, PromiseRaw};
@@ -17,6 +18,7 @@ use napi_derive::napi;
 use outcome::Outcome;
 use serde_json::Value;
 use std::sync::Arc;
+use verifier::VerifierFn;
 
 /// Error codes the binding throws with, read by `index.js` to pick the JS error class.
 pub enum ThrowCode {
@@ -120,7 +122,17 @@ impl NativeMcpAuth {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
         let guard =
             Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
-        Ok(NativeGuard { guard: Arc::new(guard) })
+        Ok(NativeGuard { guard: Arc::new(guard), verifier: None })
+    }
+
+    /// Builds the guard for `bearerAuth(verify, options)`; `settle` is the glue's wrapper around
+    /// the user's function.
+    #[napi(catch_unwind, ts_args_type = "settle: (token: string, callId: number) => Promise<Verdict>, options?: any")]
+    pub fn custom_guard(&self, settle: VerifierFn, options: Option<Value>) -> napi::Result<NativeGuard, ThrowCode> {
+        let options = BearerOptions::parse_custom(options.as_ref()).map_err(to_napi_error)?;
+        let guard = Guard::new(&self.config, options, false, self.fetcher.clone(), self.clock.clone())
+            .map_err(to_napi_error)?;
+        Ok(NativeGuard { guard: Arc::new(guard), verifier: Some(Arc::new(settle)) })
     }
 }
 
@@ -128,29 +140,43 @@ impl NativeMcpAuth {
 #[napi]
 pub struct NativeGuard {
     guard: Arc<Guard>,
+    /// Custom mode's function; `None` in JWT mode.
+    verifier: Option<Arc<VerifierFn>>,
 }
 
 #[napi]
 impl NativeGuard {
     /// Verifies the `Authorization` header of one request. Header problems are answered at once;
-    /// a token is verified on the tokio runtime and answered through a Promise.
+    /// a token is verified on the tokio runtime and answered through a Promise. In custom mode,
+    /// `callId` is handed to the glue's wrapper with the token, to pair its verdict with the request.
     #[napi(catch_unwind, ts_return_type = "Outcome | Promise<Outcome>")]
     pub fn verify<'env>(
         &self,
         env: &'env Env,
         authorization: Option<String>,
+        call_id: Option<u32>,
     ) -> napi::Result<Either<Outcome, PromiseRaw<'env, Outcome>>> {
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
             Err(e) => return Ok(Either::A(Outcome::rejected(self.guard.reject(&e)))),
         };
         let guard = self.guard.clone();
-        let promise = env.spawn_future(async move {
-            Ok(match guard.verify_jwt(&token).await {
-                Ok(info) => Outcome::accepted(info),
-                Err(e) => Outcome::rejected(guard.reject(&e)),
-            })
-        })?;
+        let promise = match self.verifier.clone() {
+            None => env.spawn_future(async move {
+                Ok(match guard.verify_jwt(&token).await {
+                    Ok(info) => Outcome::accepted(info),
+                    Err(e) => Outcome::rejected(guard.reject(&e)),
+                })
+            })?,
+            Some(settle) => env.spawn_future(async move {
+                let verdict = verifier::call(&settle, token, call_id.unwrap_or_default());
+                Ok(match guard.verify_custom(verdict).await {
+                    CustomDecision::Accept(_) => Outcome::vouched(),
+                    CustomDecision::Reject(e) => Outcome::rejected(guard.reject(&e)),
+                    CustomDecision::Forward => Outcome::forward(),
+                })
+            })?,
+        };
         Ok(Either::B(promise))
     }
 }

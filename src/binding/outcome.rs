@@ -45,7 +45,8 @@ impl From<AuthInfo> for JsAuthInfo {
     }
 }
 
-/// What the middleware does with a request: `status` 200 with `auth`, or an error response.
+/// What the middleware does with a request: `status` 200 with `auth` (custom mode: without, the
+/// verifier's own result is used), an error response, or `forward` with `status` 0.
 #[napi(object)]
 pub struct Outcome {
     /// 200 when the request may proceed; else the response status.
@@ -58,12 +59,28 @@ pub struct Outcome {
     pub www_authenticate: Option<String>,
     /// `Retry-After` seconds, on 503.
     pub retry_after: Option<u32>,
+    /// Custom mode: the verifier's own error goes to `next(err)`.
+    pub forward: Option<bool>,
 }
 
 impl Outcome {
     /// The request may proceed as `info`.
     pub fn accepted(info: AuthInfo) -> Self {
-        Outcome { status: 200, auth: Some(info.into()), body: None, www_authenticate: None, retry_after: None }
+        Outcome { auth: Some(info.into()), ..Self::empty(200) }
+    }
+
+    /// Custom mode: the request may proceed as the verifier's own result, which the glue kept.
+    pub fn vouched() -> Self {
+        Self::empty(200)
+    }
+
+    /// Custom mode: the request goes to the application's error handler with the verifier's error.
+    pub fn forward() -> Self {
+        Outcome { forward: Some(true), ..Self::empty(0) }
+    }
+
+    fn empty(status: u32) -> Self {
+        Outcome { status, auth: None, body: None, www_authenticate: None, retry_after: None, forward: None }
     }
 
     /// The request is answered with `r`.
@@ -74,6 +91,7 @@ impl Outcome {
             body: Some(r.body),
             www_authenticate: r.www_authenticate,
             retry_after: r.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
+            forward: None,
         }
     }
 }
