@@ -157,42 +157,127 @@ function reject(res, outcome) {
   res.end(outcome.body)
 }
 
+/** A CORS preflight carries no credentials; the app's CORS handling answers it. */
+const isPreflight = (req) => req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined
+
+/** Answers a refusal, unless something else (a timeout middleware, say) answered meanwhile. */
+function refuse(res, outcome) {
+  if (!res.headersSent) reject(res, outcome)
+}
+
+/** A copy of `req.auth` for one request, so that what one handler changes no other one sees. */
+function copyAuth(auth) {
+  const copy = { ...auth, scopes: auth.scopes.slice() }
+  if (Array.isArray(auth.audience)) copy.audience = auth.audience.slice()
+  if (auth.claims !== undefined) copy.claims = { ...auth.claims }
+  return copy
+}
+
+/** How many answers a JWT middleware keeps, per generation (two are kept). */
+const ANSWERS_KEPT = 2048
+
 /**
- * Builds the Express middleware around a native guard; `custom` is the `CustomVerifier` in
- * custom mode, whose records hold the user's own result and error for each request.
+ * The answers the native side gave for tokens that passed verification, reused for the same
+ * `Authorization` header for as long as it said they hold (`reuseUntil`, while `keyEpoch()` is
+ * unchanged): a repeated token is answered on the spot, without a signature check or a thread
+ * hop, and still exactly as the native side decided. Two generations of `ANSWERS_KEPT` at most.
  */
-function middleware(guard, custom) {
+class Answers {
+  constructor(guard) {
+    this.guard = guard
+    this.current = new Map()
+    this.previous = new Map()
+  }
+
+  /** The answer for `header`, if one still holds; each call gets its own `auth` object. */
+  get(header) {
+    if (header === undefined) return undefined
+    let entry = this.current.get(header)
+    if (entry === undefined) {
+      entry = this.previous.get(header)
+      if (entry === undefined) return undefined
+      this.previous.delete(header)
+      this.put(header, entry)
+    }
+    const { outcome, auth } = entry
+    if (outcome.reuseUntil <= Date.now() || outcome.keyEpoch !== this.guard.keyEpoch()) {
+      this.current.delete(header)
+      return undefined
+    }
+    return auth === undefined ? outcome : { status: 200, auth: copyAuth(auth) }
+  }
+
+  /** Keeps `outcome` for `header` when the native side marked it reusable. */
+  remember(header, outcome) {
+    if (outcome.reuseUntil === undefined) return
+    this.put(header, { outcome, auth: outcome.auth === undefined ? undefined : copyAuth(outcome.auth) })
+  }
+
+  put(header, entry) {
+    if (this.current.size >= ANSWERS_KEPT && !this.current.has(header)) {
+      this.previous = this.current
+      this.current = new Map()
+    }
+    this.current.set(header, entry)
+  }
+}
+
+/** The middleware of `bearerAuth('jwt')`. */
+function jwtMiddleware(guard) {
+  const answers = new Answers(guard)
+  const apply = (outcome, req, res, next) => {
+    if (outcome.status !== 200) return refuse(res, outcome)
+    req.auth = outcome.auth
+    next()
+  }
+  return function bearerAuth(req, res, next) {
+    if (isPreflight(req)) return next()
+    const header = req.headers.authorization
+    const known = answers.get(header)
+    if (known !== undefined) return apply(known, req, res, next)
+    let outcome
+    try {
+      outcome = guard.verify(header)
+    } catch (error) {
+      return next(error)
+    }
+    if (typeof outcome.then !== 'function') return apply(outcome, req, res, next)
+    outcome
+      .then((o) => {
+        answers.remember(header, o)
+        apply(o, req, res, next)
+      })
+      .catch(next)
+  }
+}
+
+/**
+ * The middleware of `bearerAuth(verify)`: `custom` is its `CustomVerifier`, whose records hold
+ * the user's own result and error for each request.
+ */
+function customMiddleware(guard, custom) {
   const apply = (outcome, record, req, res, next) => {
     if (outcome.status === 200) {
-      req.auth = record === undefined ? outcome.auth : record.value
+      req.auth = record.value
       next()
     } else if (outcome.forward) {
       next(forwardable(record && record.error))
-    } else if (!res.headersSent) {
-      // (Something else, such as a timeout middleware, may have answered while we verified.)
-      reject(res, outcome)
+    } else {
+      refuse(res, outcome)
     }
   }
   return function bearerAuth(req, res, next) {
-    // A CORS preflight carries no credentials; the app's CORS handling answers it.
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-      next()
-      return
-    }
-    const callId = custom === undefined ? undefined : custom.open()
+    if (isPreflight(req)) return next()
+    const callId = custom.open()
     let outcome
     try {
       outcome = guard.verify(req.headers.authorization, callId)
     } catch (error) {
-      if (custom !== undefined) custom.close(callId)
-      next(error)
-      return
+      custom.close(callId)
+      return next(error)
     }
-    if (typeof outcome.then === 'function') {
-      outcome.then((o) => apply(o, custom === undefined ? undefined : custom.close(callId), req, res, next)).catch(next)
-    } else {
-      apply(outcome, custom === undefined ? undefined : custom.close(callId), req, res, next)
-    }
+    if (typeof outcome.then !== 'function') return apply(outcome, custom.close(callId), req, res, next)
+    outcome.then((o) => apply(o, custom.close(callId), req, res, next)).catch(next)
   }
 }
 
@@ -468,7 +553,7 @@ class MCPAuth {
     if (typeof mode === 'function') {
       const custom = new CustomVerifier(mode)
       try {
-        return middleware(this.#native.customGuard(custom.settle, plain(options, 'options')), custom)
+        return customMiddleware(this.#native.customGuard(custom.settle, plain(options, 'options')), custom)
       } catch (error) {
         throw fromNative(error)
       }
@@ -484,7 +569,7 @@ class MCPAuth {
     } catch (error) {
       throw fromNative(error)
     }
-    return middleware(guard)
+    return jwtMiddleware(guard)
   }
 }
 

@@ -7,8 +7,10 @@ const {
   bearerAuthErrorDescription,
   tokenVerificationErrorDescription,
 } = require('..');
+const express = require('express');
 const {
   startApp,
+  listen,
   startIssuer,
   closeAll,
   request,
@@ -1111,5 +1113,62 @@ describe('configuration errors are thrown when the configuration is given', () =
           server: { type: 'oauth', metadata: { issuer: 'not a url', jwksUri: 'https://auth.example.com/jwks' } },
         }),
     ).toThrow(/issuer/);
+  });
+});
+
+describe('verified-token cache', () => {
+  let issuer;
+  beforeAll(async () => {
+    issuer = await startIssuer();
+  });
+  afterAll(closeAll);
+
+  test('a repeated token is still checked against each endpoint’s required scopes', async () => {
+    const readUrl = await protect([issuer], { requiredScopes: ['read'] });
+    const writeUrl = await protect([issuer], { requiredScopes: ['write'] });
+    const token = tokenFor(issuer, { scope: 'read' });
+    for (let i = 0; i < 3; i++) {
+      expect(expectOk(await withToken(readUrl, token)).scopes).toEqual(['read']);
+      const res = await withToken(writeUrl, token);
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 403,
+        body: {
+          error: 'missing_required_scopes',
+          error_description: bearerAuthErrorDescription.missing_required_scopes,
+          missing_scopes: ['write'],
+        },
+      });
+      expect(res.headers.get('www-authenticate')).toBe(
+        challenge({ error: 'insufficient_scope', description: bearerAuthErrorDescription.missing_required_scopes, scope: 'write' }),
+      );
+    }
+  });
+
+  test('a repeated token is refused once it expires', async () => {
+    const url = await protect([issuer], { jwtVerify: { clockTolerance: 0 } });
+    const token = tokenFor(issuer, { exp: now() + 2 });
+    expectOk(await withToken(url, token));
+    expectOk(await withToken(url, token));
+    await sleep(Math.max(0, (now() + 2) * 1000 - Date.now()) + 1100);
+    expectInvalidToken(await withToken(url, token));
+  });
+
+  test('each repeated request gets its own req.auth object', async () => {
+    const auth = new MCPAuth({
+      protectedResources: { metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }] } },
+    });
+    const app = express();
+    app.get('/mcp', auth.bearerAuth('jwt', { resource: RESOURCE }), (req, res) => {
+      const before = req.auth.scopes.length;
+      req.auth.scopes.push('added-by-the-app');
+      req.auth.subject = 'changed';
+      res.json({ before });
+    });
+    const { origin } = await listen(app);
+    const token = tokenFor(issuer, { scope: 'read' });
+    for (let i = 0; i < 3; i++) {
+      const res = await withToken(`${origin}/mcp`, token);
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { before: 1 } });
+    }
   });
 });

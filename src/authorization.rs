@@ -48,11 +48,25 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
     Ok(token)
 }
 
+/// The bytes a `b64token` is made of, as a lookup table (the check runs on every request).
+#[allow(clippy::indexing_slicing)] // `b` runs over 0..256, the table's length.
+const B64TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+    // Summing instead of short-circuiting lets the loop vectorize; tokens are at most 16 KiB.
+    let outside = |b: u8| usize::from(!B64TOKEN_BYTES.get(usize::from(b)).copied().unwrap_or(false));
+    !body.is_empty() && body.bytes().map(outside).sum::<usize>() == 0
 }
 
 #[cfg(test)]

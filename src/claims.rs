@@ -75,6 +75,20 @@ impl ClaimRules {
     }
 }
 
+impl ClaimRules {
+    /// Until when (seconds since the epoch) a claims set that passed [`ClaimRules::check`] keeps
+    /// passing, not counting the clock tolerance: the earlier of `exp` and `iat` + the maximum
+    /// token age. `None` when neither applies.
+    pub fn valid_until(&self, claims: &Map<String, Value>) -> Option<f64> {
+        let exp = numeric_date(claims, "exp").ok().flatten();
+        let aged = self.max_token_age.and_then(|max| Some(numeric_date(claims, "iat").ok().flatten()? + max));
+        match (exp, aged) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +163,16 @@ mod tests {
     fn required_claims_can_be_narrowed_for_machine_tokens() {
         let r = ClaimRules { required: vec!["iss".into(), "exp".into()], ..Default::default() };
         assert!(check(&r, json!({"iss": "i", "exp": NOW + 5.0})).is_ok());
+    }
+
+    #[test]
+    fn validity_ends_at_exp_or_at_the_maximum_age() {
+        let c = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let rules = ClaimRules::default();
+        assert_eq!(rules.valid_until(&c(serde_json::json!({ "exp": 500, "iat": 100 }))), Some(500.0));
+        assert_eq!(rules.valid_until(&c(serde_json::json!({ "iat": 100 }))), None);
+        let aged = ClaimRules { max_token_age: Some(60.0), ..ClaimRules::default() };
+        assert_eq!(aged.valid_until(&c(serde_json::json!({ "exp": 500, "iat": 100 }))), Some(160.0));
+        assert_eq!(aged.valid_until(&c(serde_json::json!({ "iat": 100 }))), Some(160.0));
     }
 }

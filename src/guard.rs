@@ -33,6 +33,18 @@ pub enum CustomDecision {
     Forward,
 }
 
+/// A JWT that passed verification (signature and claims), and how long that stays true.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedJwt {
+    /// The identity it carries.
+    pub info: AuthInfo,
+    /// Seconds since the epoch until which the token keeps passing: the earlier of its `exp`,
+    /// its maximum age and one JWKS `cacheMaxAge` from now (not counting the clock tolerance).
+    pub until: f64,
+    /// [`Guard::key_epoch`] when verification started: the verdict holds only while it is unchanged.
+    pub key_epoch: u64,
+}
+
 /// A trusted issuer and, once its metadata is known, its key set.
 struct Trusted {
     server: Arc<AuthServer>,
@@ -135,8 +147,24 @@ impl Guard {
         Value::Array(self.trusted.iter().map(|t| Value::String(t.server.issuer.clone())).collect())
     }
 
+    /// Changes whenever one of this guard's key sets is replaced by a newly fetched one (a key
+    /// may have been removed). A verdict on a token holds while the epoch is unchanged.
+    pub fn key_epoch(&self) -> u64 {
+        self.trusted.iter().filter_map(|t| t.jwks.get()).map(|j| j.version()).fold(0, u64::wrapping_add)
+    }
+
     /// Verifies a JWT access token and authorizes it for this endpoint.
     pub async fn verify_jwt(&self, token: &str) -> Result<AuthInfo, AuthError> {
+        let verified = self.verify_token(token).await?;
+        self.authorize(&verified.info)?;
+        Ok(verified.info)
+    }
+
+    /// Verifies a JWT access token (signature and claims) without authorizing it; see
+    /// [`Guard::authorize`]. The result says how long it stays true, so that the answer for a
+    /// repeated token can be reused.
+    pub async fn verify_token(&self, token: &str) -> Result<VerifiedJwt, AuthError> {
+        let key_epoch = self.key_epoch();
         let jwt = jwt::decode(token)?;
         let alg = Alg::parse(&jwt.header.alg)
             .filter(|a| self.options.algorithms.contains(a))
@@ -185,10 +213,12 @@ impl Guard {
         if !key.verify(alg, jwt.signing_input.as_bytes(), &jwt.signature) {
             return Err(invalid("The token signature is invalid."));
         }
-        self.options.claims.check(&jwt.claims, self.clock.unix_seconds())?;
+        let now = self.clock.unix_seconds();
+        self.options.claims.check(&jwt.claims, now)?;
+        let refresh = now + self.options.jwks.max_age.as_secs_f64();
+        let until = self.options.claims.valid_until(&jwt.claims).map_or(refresh, |t| t.min(refresh));
         let info = AuthInfo::from_claims(token, jwt.claims)?;
-        self.authorize(&info)?;
-        Ok(info)
+        Ok(VerifiedJwt { info, until, key_epoch })
     }
 
     /// Custom mode: waits for the verifier's verdict (`None` when it could not be called) at most
@@ -264,6 +294,7 @@ mod tests {
     struct Setup {
         guard: Guard,
         http: Arc<FakeHttp>,
+        clock: Arc<ManualClock>,
     }
 
     fn setup(options: Value) -> Setup {
@@ -279,8 +310,8 @@ mod tests {
         options["resource"] = json!(RESOURCE);
         let options = BearerOptions::parse(Some(&options)).unwrap_or_else(|e| panic!("{e}"));
         let clock = Arc::new(ManualClock::new(NOW));
-        let guard = Guard::new(&config, options, true, http.clone(), clock).unwrap_or_else(|e| panic!("{e}"));
-        Setup { guard, http }
+        let guard = Guard::new(&config, options, true, http.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}"));
+        Setup { guard, http, clock }
     }
 
     fn claims(extra: Value) -> Value {
@@ -307,6 +338,42 @@ mod tests {
         assert_eq!((info.issuer.as_str(), info.subject.as_deref()), (ISSUER, Some("u1")));
         assert_eq!(info.scopes, ["read"]);
         assert_eq!((s.http.calls(DISCOVERY), s.http.calls(JWKS)), (1, 1));
+    }
+
+    async fn verified(s: &Setup, token: &str) -> VerifiedJwt {
+        s.guard.verify_token(token).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_verdict_holds_until_exp_or_one_jwks_max_age() {
+        let s = setup(json!({}));
+        assert_eq!(verified(&s, &rs256(json!({ "exp": NOW + 120.0 }))).await.until, NOW + 120.0);
+        let far = rs256(json!({ "exp": NOW + 86_400.0 }));
+        assert_eq!(verified(&s, &far).await.until, NOW + 600.0, "cacheMaxAge defaults to 10 minutes");
+        let aged = setup(json!({ "jwtVerify": { "maxTokenAge": 30 } }));
+        assert_eq!(verified(&aged, &rs256(json!({}))).await.until, NOW + 30.0, "iat + maxTokenAge");
+    }
+
+    #[tokio::test]
+    async fn the_key_epoch_changes_when_a_key_set_is_replaced() {
+        let s = setup(json!({}));
+        let only = |kid: &str| Ok(json!({ "keys": [crate::jwk::tests::jwk(kid)] }).to_string().into_bytes());
+        s.http.answer(JWKS, only("rsa-1"));
+        let token = rs256(json!({}));
+        let first = verified(&s, &token).await;
+        let epoch = s.guard.key_epoch();
+        assert_eq!(first.key_epoch, 0, "taken before the first fetch");
+        assert_ne!(epoch, 0);
+        assert_eq!(verified(&s, &token).await.key_epoch, epoch, "stable while the set is");
+        // The issuer rotates: the new set no longer has `rsa-1`. A token naming an unknown key,
+        // after the cooldown, makes the guard fetch it.
+        s.http.answer(JWKS, only("ec-256"));
+        s.clock.advance(std::time::Duration::from_secs(31));
+        let es = sign("ec256.pem", A::ES256, Some("ec-256"), &claims(json!({})));
+        assert!(code(&s, &es).await.is_ok());
+        assert_eq!(s.http.calls(JWKS), 2);
+        assert_ne!(s.guard.key_epoch(), epoch);
+        assert_eq!(code(&s, &token).await.err(), Some(ErrorCode::InvalidToken));
     }
 
     #[tokio::test]

@@ -45,7 +45,7 @@ fn unknown_key() -> AuthError {
     AuthError::with_reason(ErrorCode::InvalidToken, "No key in the issuer's JWKS matches the token's `kid`.")
 }
 
-fn select(set: &KeySet, kid: Option<&str>, alg: Alg) -> Result<Option<Arc<PublicKey>>, AuthError> {
+fn select(set: Arc<KeySet>, kid: Option<&str>, alg: Alg) -> Result<Option<Arc<PublicKey>>, AuthError> {
     match set.select(kid, alg) {
         Selection::Found(key) => Ok(Some(key.clone())),
         Selection::Unknown => Ok(None),
@@ -66,6 +66,11 @@ impl Jwks {
         KeySet::parse(&body).map_err(|why| AuthError::unavailable(why, FIRST_RETRY))
     }
 
+    /// Changes whenever a newly fetched key set replaces the one in use.
+    pub fn version(&self) -> u64 {
+        self.remote.version()
+    }
+
     /// Finds the key for a token's `kid` and `alg`, fetching the set when needed.
     ///
     /// Errors: `invalid_token` when no usable key matches while a key set is at hand;
@@ -76,25 +81,25 @@ impl Jwks {
         let clock = self.clock.as_ref();
         match snap.value {
             Some(set) if now.saturating_sub(snap.fetched_at) < self.options.max_age => {
-                if let Some(key) = select(&set, kid, alg)? {
-                    return Ok(key);
+                if let Some(found) = select(set, kid, alg)? {
+                    return Ok(found);
                 }
                 let cooled = snap.last_attempt.is_none_or(|t| now.saturating_sub(t) >= self.options.cooldown);
                 if !cooled {
                     return Err(unknown_key());
                 }
                 match self.remote.refresh(clock, snap.generation, || self.load()).await {
-                    Ok(fresh) => select(&fresh, kid, alg)?.ok_or_else(unknown_key),
+                    Ok(fresh) => select(fresh, kid, alg)?.ok_or_else(unknown_key),
                     Err(_) => Err(unknown_key()),
                 }
             }
             Some(stale) => {
                 let set = self.remote.refresh(clock, snap.generation, || self.load()).await.unwrap_or(stale);
-                select(&set, kid, alg)?.ok_or_else(unknown_key)
+                select(set, kid, alg)?.ok_or_else(unknown_key)
             }
             None => {
                 let set = self.remote.refresh(clock, snap.generation, || self.load()).await?;
-                select(&set, kid, alg)?.ok_or_else(unknown_key)
+                select(set, kid, alg)?.ok_or_else(unknown_key)
             }
         }
     }

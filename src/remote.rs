@@ -41,6 +41,8 @@ struct State<T> {
     failures: u32,
     last_error: Option<AuthError>,
     generation: u64,
+    /// Counts the values stored: changes exactly when `value` is replaced.
+    version: u64,
 }
 
 /// One remote document, cached.
@@ -59,6 +61,7 @@ impl<T> Default for Remote<T> {
                 failures: 0,
                 last_error: None,
                 generation: 0,
+                version: 0,
             }),
             gate: tokio::sync::Mutex::new(()),
         }
@@ -80,6 +83,11 @@ impl<T> Remote<T> {
             last_attempt: s.last_attempt,
             generation: s.generation,
         }
+    }
+
+    /// Changes whenever a new value replaces the cached one.
+    pub fn version(&self) -> u64 {
+        self.state().version
     }
 
     /// Sets a value without fetching (resolved configuration).
@@ -128,6 +136,7 @@ impl<T> Remote<T> {
             Ok(value) => {
                 let value = Arc::new(value);
                 s.value = Some(value.clone());
+                s.version += 1;
                 s.fetched_at = now;
                 s.failures = 0;
                 s.last_error = None;

@@ -146,6 +146,13 @@ pub struct NativeGuard {
 
 #[napi]
 impl NativeGuard {
+    /// See `Guard::key_epoch`: an outcome marked reusable holds while this is unchanged.
+    #[napi]
+    pub fn key_epoch(&self) -> f64 {
+        // Versions count key set fetches: far below 2^53, so exact as a JS number.
+        self.guard.key_epoch() as f64
+    }
+
     /// Verifies the `Authorization` header of one request. Header problems are answered at once;
     /// a token is verified on the tokio runtime and answered through a Promise. In custom mode,
     /// `callId` is handed to the glue's wrapper with the token, to pair its verdict with the request.
@@ -163,8 +170,14 @@ impl NativeGuard {
         let guard = self.guard.clone();
         let promise = match self.verifier.clone() {
             None => env.spawn_future(async move {
-                Ok(match guard.verify_jwt(&token).await {
-                    Ok(info) => Outcome::accepted(info),
+                Ok(match guard.verify_token(&token).await {
+                    Ok(verified) => {
+                        let outcome = match guard.authorize(&verified.info) {
+                            Ok(()) => Outcome::accepted(verified.info),
+                            Err(e) => Outcome::rejected(guard.reject(&e)),
+                        };
+                        outcome.reusable(verified.until, verified.key_epoch)
+                    }
                     Err(e) => Outcome::rejected(guard.reject(&e)),
                 })
             })?,

@@ -61,6 +61,11 @@ pub struct Outcome {
     pub retry_after: Option<u32>,
     /// Custom mode: the verifier's own error goes to `next(err)`.
     pub forward: Option<bool>,
+    /// JWT mode, for a token that passed verification: the same header may be answered the same
+    /// way until this time (ms since the epoch)...
+    pub reuse_until: Option<f64>,
+    /// ...while the guard's `keyEpoch()` still returns this.
+    pub key_epoch: Option<f64>,
 }
 
 impl Outcome {
@@ -79,8 +84,23 @@ impl Outcome {
         Outcome { forward: Some(true), ..Self::empty(0) }
     }
 
+    /// Marks the outcome as reusable for the same header until `until` (seconds since the
+    /// epoch) while the key epoch stays `key_epoch`.
+    pub fn reusable(self, until: f64, key_epoch: u64) -> Self {
+        Outcome { reuse_until: Some(until * 1000.0), key_epoch: Some(key_epoch as f64), ..self }
+    }
+
     fn empty(status: u32) -> Self {
-        Outcome { status, auth: None, body: None, www_authenticate: None, retry_after: None, forward: None }
+        Outcome {
+            status,
+            auth: None,
+            body: None,
+            www_authenticate: None,
+            retry_after: None,
+            forward: None,
+            reuse_until: None,
+            key_epoch: None,
+        }
     }
 
     /// The request is answered with `r`.
@@ -92,6 +112,8 @@ impl Outcome {
             www_authenticate: r.www_authenticate,
             retry_after: r.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
             forward: None,
+            reuse_until: None,
+            key_epoch: None,
         }
     }
 }
