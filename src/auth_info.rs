@@ -58,7 +58,8 @@ fn malformed(claim: &str, wanted: &str) -> AuthError {
 
 impl AuthInfo {
     /// Builds the identity from a verified claims set; claims of the wrong type are rejected.
-    pub fn from_claims(token: &str, claims: Map<String, Value>) -> Result<Self, AuthError> {
+    pub fn from_claims(token: &str, mut claims: Map<String, Value>) -> Result<Self, AuthError> {
+        claims.values_mut().for_each(as_doubles);
         let issuer = match claims.get("iss") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             None => return Err(AuthError::with_reason(ErrorCode::InvalidToken, "The token has no `iss` claim.")),
@@ -117,6 +118,29 @@ pub fn scopes_from(claims: &Map<String, Value>) -> Result<Vec<String>, AuthError
     Ok(Vec::new())
 }
 
+/// The largest integer a JS number holds exactly: `Number.MAX_SAFE_INTEGER`, 2^53 - 1.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Turns integers beyond ±(2^53 - 1) into doubles, as `JSON.parse` reads them (RFC 7493 §2.2),
+/// everywhere in `value`. Left as integers they would reach JS as `BigInt`, which
+/// `JSON.stringify(req.auth)` cannot serialize: a signed token with `"n": 9007199254740993`
+/// would make every app that logs or echoes its `AuthInfo` fail.
+pub fn as_doubles(value: &mut Value) {
+    match value {
+        Value::Number(n)
+            if n.as_u64().is_some_and(|v| v > MAX_SAFE_INTEGER)
+                || n.as_i64().is_some_and(|v| v.unsigned_abs() > MAX_SAFE_INTEGER) =>
+        {
+            if let Some(d) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                *n = d;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(as_doubles),
+        Value::Object(members) => members.values_mut().for_each(as_doubles),
+        _ => {}
+    }
+}
+
 fn string_list(items: &[Value]) -> Option<Vec<String>> {
     items.iter().map(|v| v.as_str().map(str::to_owned)).collect()
 }
@@ -165,6 +189,23 @@ mod tests {
         assert_eq!(s(json!({"scopes": "c d"})), vec!["c", "d"]);
         assert_eq!(s(json!({"scope": "x", "scp": "y"})), vec!["x"]);
         assert!(s(json!({})).is_empty());
+    }
+
+    #[test]
+    fn integers_beyond_2_pow_53_become_doubles_as_in_json_parse() {
+        // Regression (issue 6): such claims reached JS as BigInt and `res.json(req.auth)` threw.
+        let text = r#"{"iss":"i","exp":9007199254740993,"n":[18446744073709551615,{"m":-9223372036854775808}],
+            "safe":9007199254740991,"neg":-9007199254740991,"f":1.5}"#;
+        let c: Map<String, Value> = serde_json::from_str(text).unwrap_or_default();
+        let info = AuthInfo::from_claims("t", c).expect("valid");
+        let claims = info.claims.unwrap_or_default();
+        assert!(claims["exp"].is_f64() && claims["exp"].as_f64() == Some(9_007_199_254_740_992.0));
+        assert!(claims["n"][0].is_f64() && claims["n"][0].as_f64() == Some(18_446_744_073_709_551_615.0));
+        assert!(claims["n"][1]["m"].is_f64());
+        assert_eq!(claims["safe"].as_u64(), Some(9_007_199_254_740_991));
+        assert_eq!(claims["neg"].as_i64(), Some(-9_007_199_254_740_991));
+        assert_eq!(claims["f"].as_f64(), Some(1.5));
+        assert_eq!(info.expires_at, Some(9_007_199_254_740_992.0));
     }
 
     #[test]
