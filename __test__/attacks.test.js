@@ -466,6 +466,32 @@ describe('non-canonical encodings', () => {
   });
 });
 
+describe('showErrorDetails', () => {
+  test('attacker-chosen values appear only JSON-escaped in the body, never in a header', async () => {
+    const auth = new MCPAuth({
+      protectedResources: {
+        metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oidc', metadata: { issuer: issuer.issuer, jwksUri: issuer.jwksUri } }] },
+      },
+    });
+    const details = (await startApp(auth.bearerAuth('jwt', { resource: RESOURCE, showErrorDetails: true, jwtVerify: { typ: 'at+jwt' } }))).url;
+    const evil = 'https://evil.example/"\r\n<script>x</script>';
+    for (const token of [
+      issuer.signWith(issuer.keys.RS256.privateKey, 'RS256', rsaHeader(), claimsFor({ iss: evil })),
+      signed(rsaHeader({ typ: evil })),
+      signed(rsaHeader(), claimsFor({ aud: evil })),
+    ]) {
+      const res = await withToken(details, token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.body.cause).toBeDefined();
+      expectCleanHeaders(res);
+      expect(res.headers.get('www-authenticate')).not.toContain('evil');
+      expect(res.text).not.toContain('\r');
+      expect(res.text.includes(token)).toBe(false);
+    }
+  });
+});
+
 describe('oversized tokens', () => {
   test('a 60 KiB token (inside Node’s header limit here) is 401 invalid_token without parsing', async () => {
     const token = `${tokenFor()}${'A'.repeat(60 * 1024)}`;
