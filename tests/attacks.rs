@@ -415,3 +415,15 @@ fn malformed_authorization_headers_are_invalid_request() {
         assert_invalid_format(&s, &h);
     }
 }
+
+#[test]
+fn a_rejected_header_gets_a_fixed_answer_whatever_its_text() {
+    // Regression (fuzz target `authorization`, crash-1386322f): the header "Bearer`." is also a
+    // substring of a fixed reason ("... not `Bearer`."), which a naive no-reflection check took
+    // for an echo. The property that holds: the answer depends on the error, not on the input.
+    let s = setup();
+    let reference = answer(&s, "Basic x").unwrap();
+    for header in ["Bearer`.", "Bearer`", "Basic Bearer`.", "x", "Bearer\u{0}", "\u{feff}Bearer abc"] {
+        assert_eq!(answer(&s, header), Some(reference.clone()), "{header:?}");
+    }
+}
