@@ -7,7 +7,7 @@ mod verifier;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, Mode};
-use crate::error::{ConfigError, ErrorCode};
+use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::guard::{CustomDecision, Guard};
 use crate::options::BearerOptions;
@@ -18,7 +18,11 @@ use napi::Status;
 use napi_derive::napi;
 use outcome::Outcome;
 use serde_json::Value;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use verifier::VerifierFn;
 
 /// Error codes the binding throws with, read by `index.js` to pick the JS error class.
@@ -161,6 +165,21 @@ pub struct NativeGuard {
     done: Arc<DoneFn>,
 }
 
+/// A future whose panic becomes `None` instead of unwinding into the runtime.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Some(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
 /// The outcome of verifying a JWT access token for `guard`'s endpoint.
 async fn jwt_outcome(guard: &Guard, token: &str) -> Outcome {
     match guard.verify_token(token).await {
@@ -207,10 +226,16 @@ impl NativeGuard {
         let done = self.done.clone();
         let verifier = self.verifier.clone();
         spawn(async move {
-            let outcome = match verifier {
-                None => jwt_outcome(&guard, &token).await,
-                Some(settle) => custom_outcome(&guard, &settle, token, call_id).await,
+            let work = async {
+                match verifier {
+                    None => jwt_outcome(&guard, &token).await,
+                    Some(settle) => custom_outcome(&guard, &settle, token, call_id).await,
+                }
             };
+            // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
+            let outcome = CatchUnwind(Box::pin(work))
+                .await
+                .unwrap_or_else(|| Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError))));
             // `Closing` only while Node shuts down, when nobody waits for the answer any more.
             let _ = done.call(FnArgs::from((call_id, outcome)), ThreadsafeFunctionCallMode::NonBlocking);
         });
