@@ -332,7 +332,9 @@ function customMiddleware(nativeAuth, verify, options) {
       call.next(error)
     }
   }
-  const guard = nativeAuth.customGuard(settler(verify, pending), done, options)
+  let guard
+  const report = (callId, verdict) => guard.settled(callId, verdict)
+  guard = nativeAuth.customGuard(settler(verify, pending, report), done, options)
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
     const call = { req, res, next, value: undefined, error: undefined }
@@ -420,13 +422,23 @@ function fieldData(v) {
   }
 }
 
+/** A thrown value's message, without trusting it to be readable. */
+function messageOf(error) {
+  try {
+    return String(error && error.message)
+  } catch {
+    return 'unreadable error'
+  }
+}
+
 /**
- * Wraps a user's verification function for the native side. `settle(token, callId)` never throws
- * and never rejects: it reports a plain verdict to Rust, while the waiting request (in `pending`,
- * by `callId`) keeps the function's own result, which becomes `req.auth`, or its error, for
- * `next`. A request waits only until it is answered, so a late result is dropped, not kept.
+ * Wraps a user's verification function for the native side. `settle(token, callId)` never throws:
+ * once the function settles it reports a plain verdict to Rust with `report(callId, verdict)`,
+ * while the waiting request (in `pending`, by `callId`) keeps the function's own result, which
+ * becomes `req.auth`, or its error, for `next`. A request waits only until it is answered, so a
+ * late result is dropped, not kept.
  */
-function settler(verify, pending) {
+function settler(verify, pending, report) {
   const returned = (callId, value) => {
     const call = pending.get(callId)
     if (call === undefined) return {} // answered already (timed out): nothing to report
@@ -435,30 +447,42 @@ function settler(verify, pending) {
     try {
       json = JSON.stringify(authInfoData(value))
     } catch (error) {
-      return { invalid: `It is not JSON data (${error && error.message}).` }
+      return { invalid: `It is not JSON data (${messageOf(error)}).` }
     }
     return json === undefined ? { invalid: `It is not an object but ${typeof value}.` } : { json }
   }
   const threw = (callId, error) => {
-    const errorClass = tokenErrorClass(error)
-    if (errorClass !== undefined) {
-      const missing = error.cause !== null && typeof error.cause === 'object' ? error.cause.missingScopes : undefined
-      return {
-        errorClass,
-        code: String(error.code),
-        cause: causeJson(error.cause),
-        missingScopes: Array.isArray(missing) && missing.every((s) => typeof s === 'string') ? missing : undefined,
+    try {
+      const errorClass = tokenErrorClass(error)
+      if (errorClass !== undefined) {
+        const missing = error.cause !== null && typeof error.cause === 'object' ? error.cause.missingScopes : undefined
+        return {
+          errorClass,
+          code: String(error.code),
+          cause: causeJson(error.cause),
+          missingScopes: Array.isArray(missing) && missing.every((s) => typeof s === 'string') ? missing : undefined,
+        }
       }
+    } catch {
+      // An error object that throws when read (a hostile Proxy) is just "another error".
     }
     const call = pending.get(callId)
     if (call !== undefined) call.error = error
     return {}
   }
-  return (token, callId) =>
+  const reportSafely = (callId, verdict) => {
+    try {
+      report(callId, verdict)
+    } catch {
+      // Only while Node shuts down; the native side gives up on the request by itself.
+    }
+  }
+  return (token, callId) => {
     new Promise((resolve) => resolve(verify(token))).then(
-      (value) => returned(callId, value),
-      (error) => threw(callId, error),
+      (value) => reportSafely(callId, returned(callId, value)),
+      (error) => reportSafely(callId, threw(callId, error)),
     )
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use verifier::VerifierFn;
+use verifier::{JsVerdict, VerifierFn, Waiting};
 
 /// Error codes the binding throws with, read by `index.js` to pick the JS error class.
 pub enum ThrowCode {
@@ -128,14 +128,14 @@ impl NativeMcpAuth {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
         let guard =
             Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
-        Ok(NativeGuard { guard: Arc::new(guard), verifier: None, done: Arc::new(done) })
+        Ok(NativeGuard { guard: Arc::new(guard), verifier: None, waiting: Arc::default(), done: Arc::new(done) })
     }
 
     /// Builds the guard for `bearerAuth(verify, options)`; `settle` is the glue's wrapper around
     /// the user's function, `done` as for [`NativeMcpAuth::jwt_guard`].
     #[napi(
         catch_unwind,
-        ts_args_type = "settle: (token: string, callId: number) => Promise<Verdict>, done: (callId: number, outcome: Outcome) => void, options?: any"
+        ts_args_type = "settle: (token: string, callId: number) => void, done: (callId: number, outcome: Outcome) => void, options?: any"
     )]
     pub fn custom_guard(
         &self,
@@ -146,7 +146,12 @@ impl NativeMcpAuth {
         let options = BearerOptions::parse_custom(options.as_ref()).map_err(to_napi_error)?;
         let guard = Guard::new(&self.config, options, false, self.fetcher.clone(), self.clock.clone())
             .map_err(to_napi_error)?;
-        Ok(NativeGuard { guard: Arc::new(guard), verifier: Some(Arc::new(settle)), done: Arc::new(done) })
+        Ok(NativeGuard {
+            guard: Arc::new(guard),
+            verifier: Some(Arc::new(settle)),
+            waiting: Arc::default(),
+            done: Arc::new(done),
+        })
     }
 }
 
@@ -162,6 +167,8 @@ pub struct NativeGuard {
     guard: Arc<Guard>,
     /// Custom mode's function; `None` in JWT mode.
     verifier: Option<Arc<VerifierFn>>,
+    /// Custom mode: the requests waiting for the function's verdict.
+    waiting: Arc<Waiting>,
     done: Arc<DoneFn>,
 }
 
@@ -195,8 +202,8 @@ async fn jwt_outcome(guard: &Guard, token: &str) -> Outcome {
 }
 
 /// The outcome of a custom verifier's verdict on `token` for `guard`'s endpoint.
-async fn custom_outcome(guard: &Guard, settle: &VerifierFn, token: String, call_id: u32) -> Outcome {
-    match guard.verify_custom(verifier::call(settle, token, call_id)).await {
+async fn custom_outcome(guard: &Guard, settle: &VerifierFn, waiting: &Waiting, token: String, call_id: u32) -> Outcome {
+    match guard.verify_custom(verifier::call(settle, waiting, token, call_id)).await {
         CustomDecision::Accept(_) => Outcome::vouched(),
         CustomDecision::Reject(e) => Outcome::rejected(guard.reject(&e)),
         CustomDecision::Forward => Outcome::forward(),
@@ -212,6 +219,12 @@ impl NativeGuard {
         self.guard.key_epoch() as f64
     }
 
+    /// Custom mode: the glue's wrapper reports the user's function's verdict for `callId`.
+    #[napi(catch_unwind)]
+    pub fn settled(&self, call_id: u32, verdict: JsVerdict) {
+        self.waiting.settle(call_id, verdict.into());
+    }
+
     /// Verifies the `Authorization` header of one request. Header problems are answered at once,
     /// as the return value; a token is verified on the tokio runtime, and its outcome goes to
     /// `done(callId, outcome)` (the return value is then `null`). In custom mode `callId` is
@@ -225,11 +238,12 @@ impl NativeGuard {
         let guard = self.guard.clone();
         let done = self.done.clone();
         let verifier = self.verifier.clone();
+        let waiting = self.waiting.clone();
         spawn(async move {
             let work = async {
                 match verifier {
                     None => jwt_outcome(&guard, &token).await,
-                    Some(settle) => custom_outcome(&guard, &settle, token, call_id).await,
+                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id).await,
                 }
             };
             // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
