@@ -55,6 +55,23 @@ const legacy = new native.NativeMCPAuth({
   server: { type: 'oidc', metadata: { issuer: 'https://i.example', jwksUri: 'http://127.0.0.1:1/jwks' } },
 });
 
+/** A `done(callId, outcome)` callback and a way to await the outcome of one call. */
+function outcomes() {
+  const waiting = new Map();
+  const arrived = new Map();
+  return {
+    done(callId, outcome) {
+      const w = waiting.get(callId);
+      if (w) w(outcome);
+      else arrived.set(callId, outcome);
+    },
+    next(callId) {
+      if (arrived.has(callId)) return Promise.resolve(arrived.get(callId));
+      return new Promise((resolve) => waiting.set(callId, resolve));
+    },
+  };
+}
+
 describe('native exports survive malformed input', () => {
   test('errorCodes and the no-argument methods', () => {
     expect(native.errorCodes().length).toBeGreaterThan(10);
@@ -67,46 +84,96 @@ describe('native exports survive malformed input', () => {
   });
 
   test('jwtGuard and customGuard', async () => {
+    const { done } = outcomes();
     for (const v of VALUES) {
-      await survive(() => legacy.jwtGuard(v));
-      await survive(() => legacy.customGuard(v, v));
-      await survive(() => legacy.customGuard(async () => ({}), v));
+      await survive(() => legacy.jwtGuard(v, v));
+      await survive(() => legacy.jwtGuard(done, v));
+      await survive(() => legacy.customGuard(v, v, v));
+      await survive(() => legacy.customGuard(() => {}, done, v));
     }
   });
 
-  test('NativeGuard.verify and keyEpoch', async () => {
-    const guard = legacy.jwtGuard({ remoteJwkSet: { timeoutDuration: 200 } });
+  test('NativeGuard.verify, settled and keyEpoch', async () => {
+    const o = outcomes();
+    const guard = legacy.jwtGuard(o.done, { remoteJwkSet: { timeoutDuration: 200 } });
+    let id = 0;
     for (const v of VALUES) {
-      await survive(() => guard.verify(v));
+      await survive(() => guard.verify(v, ++id));
       await survive(() => guard.verify('Bearer a.b.c', v));
+      await survive(() => guard.settled(v, v));
+      await survive(() => guard.settled(1, v));
     }
+    // A token goes to the runtime and its outcome comes back through done.
+    expect(guard.verify('Bearer a.b.c', 4242)).toBeNull();
+    expect((await o.next(4242)).status).toBe(401);
     expect(typeof guard.keyEpoch()).toBe('number');
   });
 
-  test('custom guard whose settle function misbehaves', async () => {
-    const settles = [
-      () => {
-        throw new Error('sync');
-      },
-      () => Promise.reject(new Error('async')),
-      () => 42,
-      () => ({ json: 42 }),
-      () => ({ json: '{' }),
-      () => ({ errorClass: {}, code: [] }),
-      () => ({ errorClass: 'MCPAuthTokenVerificationError', code: 'no_such_code', cause: '{' }),
-      () => ({ missingScopes: [1, 2] }),
+  test('custom guard whose settle function misbehaves or reports nonsense', async () => {
+    const verdicts = [
+      { json: 42 },
+      { json: '{' },
+      { json: 'null' },
+      { json: '{"token":1}' },
+      { errorClass: {}, code: [] },
+      { errorClass: 'MCPAuthTokenVerificationError', code: 'no_such_code', cause: '{' },
+      { errorClass: 'NoSuchClass', code: 'invalid_token' },
+      { missingScopes: [1, 2] },
+      {},
+      null,
+      'verdict',
     ];
-    for (const settle of settles) {
-      // As given (a sync throw, a non-Promise result) and wrapped in an async function.
-      for (const fn of [settle, async (...a) => settle(...a)]) {
-        const guard = legacy.customGuard(fn, { verifyTimeout: 200 });
-        const outcome = await guard.verify('Bearer abc').catch((e) => e);
-        expect(outcome).toBeDefined();
-      }
+    let id = 0;
+    for (const verdict of verdicts) {
+      const o = outcomes();
+      let guard;
+      const settle = (token, callId) => {
+        // Reports nonsense, then again for the same call, then for a call that does not exist.
+        for (const [c, v] of [[callId, verdict], [callId, { json: '{}' }], [callId + 1e6, {}]]) {
+          try {
+            guard.settled(c, v);
+          } catch {
+            // a conversion error is fine; an abort is not
+          }
+        }
+      };
+      guard = legacy.customGuard(settle, o.done, { verifyTimeout: 300 });
+      const callId = ++id;
+      expect(guard.verify('Bearer abc', callId)).toBeNull();
+      expect([401, 500, 503, 0]).toContain((await o.next(callId)).status);
     }
-    // One that never settles is cut off by verifyTimeout: a 503 outcome.
-    const hanging = legacy.customGuard(() => new Promise(() => {}), { verifyTimeout: 100 });
-    expect((await hanging.verify('Bearer abc')).status).toBe(503);
+  });
+
+  test('custom guard whose settle never reports: 503 after verifyTimeout', async () => {
+    for (const settle of [
+      () => {},
+      () => Promise.reject(new Error('ignored')).catch(() => {}),
+    ]) {
+      const o = outcomes();
+      const guard = legacy.customGuard(settle, o.done, { verifyTimeout: 100 });
+      expect(guard.verify('Bearer abc', 7)).toBeNull();
+      expect((await o.next(7)).status).toBe(503);
+    }
+  });
+
+  test('a throwing settle or done is an uncaughtException in Node, not an abort; the request still ends', () => {
+    // index.js's wrappers never throw; this pins what would happen if one did. In a child
+    // process, so the uncaught exception cannot disturb jest.
+    const script = `
+      const native = require(${JSON.stringify(require.resolve('../binding.js'))});
+      const auth = new native.NativeMCPAuth({ server: { type: 'oidc', metadata: { issuer: 'https://i.example', jwksUri: 'http://127.0.0.1:1/jwks' } } });
+      let uncaught = 0;
+      process.on('uncaughtException', () => uncaught++);
+      const results = [];
+      const g1 = auth.customGuard(() => { throw new Error('settle'); }, (id, o) => results.push(o.status), { verifyTimeout: 100 });
+      g1.verify('Bearer abc', 1);
+      const g2 = auth.jwtGuard(() => { throw new Error('done'); }, { remoteJwkSet: { timeoutDuration: 100 } });
+      g2.verify('Bearer a.b.c', 2);
+      setTimeout(() => { console.log(JSON.stringify({ uncaught, results })); }, 600);
+    `;
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 });
+    expect({ signal: r.signal, status: r.status, stderr: r.stderr }).toEqual({ signal: null, status: 0, stderr: '' });
+    expect(JSON.parse(r.stdout)).toEqual({ uncaught: 2, results: [503] });
   });
 
   test('the discovery functions', async () => {
