@@ -38,9 +38,10 @@ function createMcpServer() {
 
 /**
  * Builds the Express app for `resource` (the MCP endpoint's URL) trusting `issuer`.
- * `requiredScopes` defaults to `['read', 'write']`; `jwtVerify` is passed to bearerAuth.
+ * `requiredScopes` defaults to `['read', 'write']`; `bearerOptions` are more bearerAuth options
+ * (`jwtVerify`, `remoteJwkSet`, ...).
  */
-function createWhoamiApp({ issuer, type = 'oidc', resource, requiredScopes = ['read', 'write'], jwtVerify }) {
+function createWhoamiApp({ issuer, type = 'oidc', resource, requiredScopes = ['read', 'write'], bearerOptions = {} }) {
   const mcpAuth = new MCPAuth({
     protectedResources: {
       metadata: {
@@ -53,7 +54,7 @@ function createWhoamiApp({ issuer, type = 'oidc', resource, requiredScopes = ['r
   const app = express();
   app.use(mcpAuth.protectedResourceMetadataRouter());
   const path = new URL(resource).pathname;
-  app.use(path, mcpAuth.bearerAuth('jwt', { resource, requiredScopes, ...(jwtVerify ? { jwtVerify } : {}) }));
+  app.use(path, mcpAuth.bearerAuth('jwt', { ...bearerOptions, resource, requiredScopes }));
   app.post(path, express.json(), async (req, res) => {
     const server = createMcpServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -81,7 +82,7 @@ function createWhoamiApp({ issuer, type = 'oidc', resource, requiredScopes = ['r
  * Starts the whoami MCP server on `host`:`port` (default 127.0.0.1, any free port); the resource
  * is `http://host:port/mcp`. Returns `{ url, origin, resource, metadataUrl, close() }`.
  */
-async function startWhoamiServer({ issuer, type = 'oidc', host = '127.0.0.1', port = 0, requiredScopes, jwtVerify } = {}) {
+async function startWhoamiServer({ issuer, type = 'oidc', host = '127.0.0.1', port = 0, requiredScopes, bearerOptions } = {}) {
   const server = http.createServer();
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -90,7 +91,7 @@ async function startWhoamiServer({ issuer, type = 'oidc', host = '127.0.0.1', po
   const origin = `http://${host}:${server.address().port}`;
   const resource = `${origin}/mcp`;
   try {
-    server.on('request', createWhoamiApp({ issuer, type, resource, requiredScopes, jwtVerify }));
+    server.on('request', createWhoamiApp({ issuer, type, resource, requiredScopes, bearerOptions }));
   } catch (error) {
     server.close();
     throw error;
