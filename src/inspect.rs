@@ -169,6 +169,23 @@ fn guard_for(
     Ok((config, guard))
 }
 
+/// `t` (seconds since the epoch) as an RFC 3339 UTC date, e.g. `2026-11-26T09:52:26Z`.
+fn utc(t: f64) -> String {
+    // Days to civil date: H. Hinnant's `civil_from_days`, proleptic Gregorian calendar.
+    let secs = t.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3_600, rem % 3_600 / 60, rem % 60)
+}
+
 fn seconds(delta: f64) -> String {
     if delta >= 0.0 {
         format!("in {delta:.0} s")
@@ -270,7 +287,7 @@ pub async fn inspect(
     checks.push(check("required claims", rules.check_required(claims).map(|()| rules.required.join(", "))));
     let time = |name: &str| claims.get(name).and_then(Value::as_f64);
     let when = |name: &str| match time(name) {
-        Some(t) => format!("{t} ({}; {skew})", seconds(t - now)),
+        Some(t) => format!("{} ({}; {skew})", utc(t), seconds(t - now)),
         None => "absent".to_owned(),
     };
     checks.push(check("exp", rules.check_exp(claims, now).map(|()| when("exp"))));
@@ -409,6 +426,14 @@ mod tests {
         assert!(i.accepted());
         let exp = i.checks.iter().find(|c| c.name == "exp").map(|c| c.detail.clone()).unwrap_or_default();
         assert!(exp.contains("59 s ago") && exp.contains("clock skew allowed 60 s"), "{exp}");
+    }
+
+    #[test]
+    fn dates_are_shown_in_utc() {
+        assert_eq!(utc(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(NOW), "2023-11-14T22:13:20Z");
+        assert_eq!(utc(951_782_400.0), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(4_102_444_799.5), "2099-12-31T23:59:59Z");
     }
 
     #[tokio::test]
