@@ -173,6 +173,49 @@ function copyAuth(auth) {
   return copy
 }
 
+// While verifications are pending on the native side, this timer keeps Node alive: the native
+// callback that delivers outcomes is weak, so that a server that closed can exit.
+let keepAlive
+let holding = 0
+function hold() {
+  if (holding++ === 0) (keepAlive ??= setInterval(() => {}, 0x7fffffff)).ref()
+}
+function release() {
+  if (--holding === 0) keepAlive.unref()
+}
+
+/** The requests of one middleware that wait for the native side, by call id. */
+class Pending {
+  constructor() {
+    this.calls = new Map()
+    this.nextId = 0
+  }
+
+  /** Registers a waiting request; returns its call id. */
+  open(call) {
+    const id = this.nextId
+    this.nextId = (id + 1) >>> 0
+    this.calls.set(id, call)
+    hold()
+    return id
+  }
+
+  /** The request waiting under `id`, now no longer waiting; undefined if there is none. */
+  close(id) {
+    const call = this.calls.get(id)
+    if (call !== undefined) {
+      this.calls.delete(id)
+      release()
+    }
+    return call
+  }
+
+  /** The request waiting under `id`, still waiting. */
+  get(id) {
+    return this.calls.get(id)
+  }
+}
+
 /** How many answers a JWT middleware keeps, per generation (two are kept). */
 const ANSWERS_KEPT = 2048
 
@@ -222,62 +265,92 @@ class Answers {
   }
 }
 
-/** The middleware of `bearerAuth('jwt')`. */
-function jwtMiddleware(guard) {
-  const answers = new Answers(guard)
+/** The middleware of `bearerAuth('jwt', options)`, made from the native configuration. */
+function jwtMiddleware(nativeAuth, options) {
+  const pending = new Pending()
   const apply = (outcome, req, res, next) => {
     if (outcome.status !== 200) return refuse(res, outcome)
     req.auth = outcome.auth
     next()
   }
+  let answers
+  const done = (callId, outcome) => {
+    const call = pending.close(callId)
+    if (call === undefined) return
+    try {
+      answers.remember(call.header, outcome)
+      apply(outcome, call.req, call.res, call.next)
+    } catch (error) {
+      call.next(error)
+    }
+  }
+  const guard = nativeAuth.jwtGuard(done, options)
+  answers = new Answers(guard)
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
     const header = req.headers.authorization
     const known = answers.get(header)
     if (known !== undefined) return apply(known, req, res, next)
+    const callId = pending.open({ header, req, res, next })
     let outcome
     try {
-      outcome = guard.verify(header)
+      outcome = guard.verify(header, callId)
     } catch (error) {
+      pending.close(callId)
       return next(error)
     }
-    if (typeof outcome.then !== 'function') return apply(outcome, req, res, next)
-    outcome
-      .then((o) => {
-        answers.remember(header, o)
-        apply(o, req, res, next)
-      })
-      .catch(next)
+    if (outcome) {
+      // Answered at once (a problem with the header): nothing went to the native side.
+      pending.close(callId)
+      apply(outcome, req, res, next)
+    }
   }
 }
 
 /**
- * The middleware of `bearerAuth(verify)`: `custom` is its `CustomVerifier`, whose records hold
- * the user's own result and error for each request.
+ * The middleware of `bearerAuth(verify, options)`. Each waiting request's record also receives
+ * the user's own result (which becomes `req.auth`) or error (for `next`) from the wrapper.
  */
-function customMiddleware(guard, custom) {
-  const apply = (outcome, record, req, res, next) => {
+function customMiddleware(nativeAuth, verify, options) {
+  const pending = new Pending()
+  const apply = (outcome, call) => {
     if (outcome.status === 200) {
-      req.auth = record.value
-      next()
+      call.req.auth = call.value
+      call.next()
     } else if (outcome.forward) {
-      next(forwardable(record && record.error))
+      call.next(forwardable(call.error))
     } else {
-      refuse(res, outcome)
+      refuse(call.res, outcome)
     }
   }
+  const done = (callId, outcome) => {
+    const call = pending.close(callId)
+    if (call === undefined) return
+    try {
+      apply(outcome, call)
+    } catch (error) {
+      call.next(error)
+    }
+  }
+  let guard
+  const report = (callId, verdict) => guard.settled(callId, verdict)
+  guard = nativeAuth.customGuard(settler(verify, pending, report), done, options)
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
-    const callId = custom.open()
+    const call = { req, res, next, value: undefined, error: undefined }
+    const callId = pending.open(call)
     let outcome
     try {
       outcome = guard.verify(req.headers.authorization, callId)
     } catch (error) {
-      custom.close(callId)
+      pending.close(callId)
       return next(error)
     }
-    if (typeof outcome.then !== 'function') return apply(outcome, custom.close(callId), req, res, next)
-    outcome.then((o) => apply(o, custom.close(callId), req, res, next)).catch(next)
+    if (outcome) {
+      // Answered at once (a problem with the header): nothing went to the native side.
+      pending.close(callId)
+      apply(outcome, call)
+    }
   }
 }
 
@@ -349,65 +422,66 @@ function fieldData(v) {
   }
 }
 
+/** A thrown value's message, without trusting it to be readable. */
+function messageOf(error) {
+  try {
+    return String(error && error.message)
+  } catch {
+    return 'unreadable error'
+  }
+}
+
 /**
- * Wraps a user's verification function for the native side. `settle(token, callId)` never throws
- * and never rejects: it reports a plain verdict to Rust, while the request's record (paired by
- * `callId`) keeps the function's own result, which becomes `req.auth`, or its error, for `next`.
- * A record lives only while its request is pending, so a late answer is dropped, not kept.
+ * Wraps a user's verification function for the native side. `settle(token, callId)` never throws:
+ * once the function settles it reports a plain verdict to Rust with `report(callId, verdict)`,
+ * while the waiting request (in `pending`, by `callId`) keeps the function's own result, which
+ * becomes `req.auth`, or its error, for `next`. A request waits only until it is answered, so a
+ * late result is dropped, not kept.
  */
-class CustomVerifier {
-  constructor(verify) {
-    this.pending = new Map()
-    this.nextId = 0
-    this.settle = (token, callId) =>
-      new Promise((resolve) => resolve(verify(token))).then(
-        (value) => this.returned(callId, value),
-        (error) => this.threw(callId, error),
-      )
-  }
-
-  /** Opens the record of one request; returns its id. */
-  open() {
-    const id = this.nextId
-    this.nextId = (id + 1) >>> 0
-    this.pending.set(id, { value: undefined, error: undefined })
-    return id
-  }
-
-  /** Closes a request's record and returns it. */
-  close(id) {
-    const record = this.pending.get(id)
-    this.pending.delete(id)
-    return record
-  }
-
-  returned(callId, value) {
-    const record = this.pending.get(callId)
-    if (record === undefined) return {} // answered already (timed out): nothing to report
-    record.value = value
+function settler(verify, pending, report) {
+  const returned = (callId, value) => {
+    const call = pending.get(callId)
+    if (call === undefined) return {} // answered already (timed out): nothing to report
+    call.value = value
     let json
     try {
       json = JSON.stringify(authInfoData(value))
     } catch (error) {
-      return { invalid: `It is not JSON data (${error && error.message}).` }
+      return { invalid: `It is not JSON data (${messageOf(error)}).` }
     }
     return json === undefined ? { invalid: `It is not an object but ${typeof value}.` } : { json }
   }
-
-  threw(callId, error) {
-    const errorClass = tokenErrorClass(error)
-    if (errorClass !== undefined) {
-      const missing = error.cause !== null && typeof error.cause === 'object' ? error.cause.missingScopes : undefined
-      return {
-        errorClass,
-        code: String(error.code),
-        cause: causeJson(error.cause),
-        missingScopes: Array.isArray(missing) && missing.every((s) => typeof s === 'string') ? missing : undefined,
+  const threw = (callId, error) => {
+    try {
+      const errorClass = tokenErrorClass(error)
+      if (errorClass !== undefined) {
+        const missing = error.cause !== null && typeof error.cause === 'object' ? error.cause.missingScopes : undefined
+        return {
+          errorClass,
+          code: String(error.code),
+          cause: causeJson(error.cause),
+          missingScopes: Array.isArray(missing) && missing.every((s) => typeof s === 'string') ? missing : undefined,
+        }
       }
+    } catch {
+      // An error object that throws when read (a hostile Proxy) is just "another error".
     }
-    const record = this.pending.get(callId)
-    if (record !== undefined) record.error = error
+    const call = pending.get(callId)
+    if (call !== undefined) call.error = error
     return {}
+  }
+  const reportSafely = (callId, verdict) => {
+    try {
+      report(callId, verdict)
+    } catch {
+      // Only while Node shuts down; the native side gives up on the request by itself.
+    }
+  }
+  return (token, callId) => {
+    new Promise((resolve) => resolve(verify(token))).then(
+      (value) => reportSafely(callId, returned(callId, value)),
+      (error) => reportSafely(callId, threw(callId, error)),
+    )
   }
 }
 
@@ -551,9 +625,8 @@ class MCPAuth {
    */
   bearerAuth(mode, options) {
     if (typeof mode === 'function') {
-      const custom = new CustomVerifier(mode)
       try {
-        return customMiddleware(this.#native.customGuard(custom.settle, plain(options, 'options')), custom)
+        return customMiddleware(this.#native, mode, plain(options, 'options'))
       } catch (error) {
         throw fromNative(error)
       }
@@ -563,13 +636,11 @@ class MCPAuth {
         `bearerAuth: the mode must be 'jwt' or a verification function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`,
       )
     }
-    let guard
     try {
-      guard = this.#native.jwtGuard(plain(options, 'options'))
+      return jwtMiddleware(this.#native, plain(options, 'options'))
     } catch (error) {
       throw fromNative(error)
     }
-    return jwtMiddleware(guard)
   }
 }
 

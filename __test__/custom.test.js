@@ -808,6 +808,57 @@ describe('thenables that misbehave', () => {
   });
 });
 
+describe('values that throw when they are read', () => {
+  // A Proxy whose every property read throws, and which has no readable prototype.
+  const hostile = () =>
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('read refused');
+        },
+        getPrototypeOf() {
+          throw new Error('prototype refused');
+        },
+      },
+    );
+
+  test("a rejection with an unreadable error goes to the app's error handler as it is", async () => {
+    const thrown = hostile();
+    const { url, routeCalls, errors } = await ownApp(
+      new MCPAuth(config()).bearerAuth(() => Promise.reject(thrown), { resource: RESOURCE }),
+    );
+    const res = await withToken(url, 'tok');
+    expect(res.status).toBe(599); // the app's handler decided (its own body is beside the point)
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    // (Compared by identity: reading the Proxy, as toEqual would, throws.)
+    expect(errors.length === 1 && errors[0] === thrown).toBe(true);
+    expect(routeCalls).toEqual([]);
+  });
+
+  test('a result whose fields throw when read is a 500 naming the problem', async () => {
+    const result = new Proxy(
+      {},
+      {
+        get(_, key) {
+          if (key === 'then') return undefined; // not a thenable
+          throw new Error(`${String(key)} refused`);
+        },
+      },
+    );
+    const { url, calls } = await protect(() => result);
+    const res = await withToken(url, 'tok');
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 500,
+      body: { error: 'server_error', error_description: `${INVALID_AUTH_INFO} It is not JSON data (token refused).` },
+    });
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    expect(calls).toEqual(['tok']);
+    // And the middleware still works.
+    expect((await withToken(url, 'tok')).status).toBe(500);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 
 describe('many verifications in flight', () => {

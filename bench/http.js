@@ -8,6 +8,7 @@
 //   npm run bench            5 rounds of 20000 requests per server and scenario
 //   npm run bench -- --quick 2 rounds of 8000
 //   npm run bench -- --only custom   only the scenarios whose name contains "custom"
+//   npm run bench -- --baseline DIR  also run the build of this package in DIR (before/after)
 
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
@@ -26,15 +27,20 @@ const ROUNDS = quick ? 2 : 5;
 const AMOUNT = quick ? 8000 : 20000;
 const WARMUP = 2000;
 const CONNECTIONS = 50;
-const KINDS = ['bare', 'mcp-auth', 'native'];
-const CUSTOM_KINDS = ['bare', 'js-custom', 'native-custom'];
+// `--baseline <dir>`: also run another build of this package (a directory with its index.js,
+// binding.js and .node), as `native-baseline`, to measure a change before and after.
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]) : undefined;
+const KINDS = ['bare', 'mcp-auth', 'native', ...(baseline ? ['native-baseline'] : [])];
+const CUSTOM_KINDS = ['bare', 'js-custom', 'native-custom', ...(baseline ? ['native-custom-baseline'] : [])];
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 function startServer(kind, issuer, resource) {
   const args = [path.join(__dirname, 'server.mjs'), kind, issuer, resource];
+  const options = { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BASELINE_DIR: baseline } };
   const child = hasTaskset
-    ? spawn('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], options)
+    : spawn(process.execPath, args, options);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.stdout.once('data', (d) => resolve({ child, port: JSON.parse(String(d)).port }));
@@ -196,7 +202,7 @@ async function main() {
   const lines = [];
   const cpuModel = (os.cpus()[0] || {}).model || 'unknown CPU';
   lines.push(`Machine: ${os.cpus().length} × ${cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-  lines.push(`Command: npm run bench${quick ? ' -- --quick' : ''}${only ? ` -- --only '${only}'` : ''} (${ROUNDS} rounds × ${AMOUNT} requests, ${CONNECTIONS} connections, servers ${hasTaskset ? 'pinned to CPU 0, load on CPU 1' : 'not pinned'}; distinct-token scenarios never send a token twice)`);
+  lines.push(`Command: npm run bench --${quick ? ' --quick' : ''}${only ? ` --only '${only}'` : ''}${baseline ? ` --baseline ${baseline}` : ''} (${ROUNDS} rounds × ${AMOUNT} requests, ${CONNECTIONS} connections, servers ${hasTaskset ? 'pinned to CPU 0, load on CPU 1' : 'not pinned'}; distinct-token scenarios never send a token twice)`);
   lines.push('');
   lines.push('| scenario | server | req/s (median) | p50 ms | p99 ms | server CPU µs/req | JS thread µs/req | vs bare | vs peer | checks |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');

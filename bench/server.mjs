@@ -24,10 +24,15 @@ async function verifyOpaque(token) {
   return { token, issuer: claims.iss, clientId: '', scopes: claims.scope.split(' '), subject: claims.sub, audience: claims.aud };
 }
 
+// `*-baseline` kinds load another build of this package (`--baseline <dir>` of bench/http.js),
+// to measure a change before and after in the same run.
+const packageDir = kind.endsWith('-baseline') ? process.env.BASELINE_DIR : '..';
+const native = () => require(`${packageDir}/index.js`);
+
 async function authMiddleware() {
-  switch (kind) {
+  switch (kind.replace(/-baseline$/, '')) {
     case 'native': {
-      const { MCPAuth } = require('../index.js');
+      const { MCPAuth } = native();
       return new MCPAuth(config).bearerAuth('jwt', options);
     }
     case 'mcp-auth': {
@@ -35,7 +40,7 @@ async function authMiddleware() {
       return new MCPAuth(config).bearerAuth('jwt', options);
     }
     case 'native-custom': {
-      const { MCPAuth } = require('../index.js');
+      const { MCPAuth } = native();
       return new MCPAuth(config).bearerAuth(verifyOpaque, options);
     }
     case 'js-custom':

@@ -8,18 +8,23 @@ mod verifier;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, Mode};
-use crate::error::{ConfigError, ErrorCode};
+use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::guard::{CustomDecision, Guard};
 use crate::options::BearerOptions;
 use crate::resource_metadata;
-use napi::bindgen_prelude::{Either, PromiseRaw};
-use napi::Env;
+use napi::bindgen_prelude::{spawn, FnArgs, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
 use napi_derive::napi;
 use outcome::Outcome;
 use serde_json::Value;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
-use verifier::VerifierFn;
+use std::task::{Context, Poll};
+use verifier::{JsVerdict, VerifierFn, Waiting};
 
 /// Error codes the binding throws with, read by `index.js` to pick the JS error class.
 pub enum ThrowCode {
@@ -117,25 +122,45 @@ impl NativeMcpAuth {
         matches!(self.config.mode, Mode::Legacy(_))
     }
 
-    /// Builds the guard for `bearerAuth('jwt', options)`.
-    #[napi(catch_unwind)]
-    pub fn jwt_guard(&self, options: Option<Value>) -> napi::Result<NativeGuard, ThrowCode> {
+    /// Builds the guard for `bearerAuth('jwt', options)`; `done` receives the outcomes of
+    /// verifications that went to the tokio runtime.
+    #[napi(catch_unwind, ts_args_type = "done: (callId: number, outcome: Outcome) => void, options?: any")]
+    pub fn jwt_guard(&self, done: DoneFn, options: Option<Value>) -> napi::Result<NativeGuard, ThrowCode> {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
         let guard =
             Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
-        Ok(NativeGuard { guard: Arc::new(guard), verifier: None })
+        Ok(NativeGuard { guard: Arc::new(guard), verifier: None, waiting: Arc::default(), done: Arc::new(done) })
     }
 
     /// Builds the guard for `bearerAuth(verify, options)`; `settle` is the glue's wrapper around
-    /// the user's function.
-    #[napi(catch_unwind, ts_args_type = "settle: (token: string, callId: number) => Promise<Verdict>, options?: any")]
-    pub fn custom_guard(&self, settle: VerifierFn, options: Option<Value>) -> napi::Result<NativeGuard, ThrowCode> {
+    /// the user's function, `done` as for [`NativeMcpAuth::jwt_guard`].
+    #[napi(
+        catch_unwind,
+        ts_args_type = "settle: (token: string, callId: number) => void, done: (callId: number, outcome: Outcome) => void, options?: any"
+    )]
+    pub fn custom_guard(
+        &self,
+        settle: VerifierFn,
+        done: DoneFn,
+        options: Option<Value>,
+    ) -> napi::Result<NativeGuard, ThrowCode> {
         let options = BearerOptions::parse_custom(options.as_ref()).map_err(to_napi_error)?;
         let guard = Guard::new(&self.config, options, false, self.fetcher.clone(), self.clock.clone())
             .map_err(to_napi_error)?;
-        Ok(NativeGuard { guard: Arc::new(guard), verifier: Some(Arc::new(settle)) })
+        Ok(NativeGuard {
+            guard: Arc::new(guard),
+            verifier: Some(Arc::new(settle)),
+            waiting: Arc::default(),
+            done: Arc::new(done),
+        })
     }
 }
+
+/// `done(callId, outcome)`: how the glue learns the outcome of a verification that went to the
+/// tokio runtime. One per middleware, for all its requests (cheaper than a Promise per request).
+/// Weak, so it never keeps Node alive; the glue keeps Node alive while verifications are pending.
+pub type DoneFn =
+    ThreadsafeFunction<FnArgs<(u32, Outcome)>, Unknown<'static>, FnArgs<(u32, Outcome)>, Status, false, true>;
 
 /// One middleware's verifier.
 #[napi]
@@ -143,6 +168,47 @@ pub struct NativeGuard {
     guard: Arc<Guard>,
     /// Custom mode's function; `None` in JWT mode.
     verifier: Option<Arc<VerifierFn>>,
+    /// Custom mode: the requests waiting for the function's verdict.
+    waiting: Arc<Waiting>,
+    done: Arc<DoneFn>,
+}
+
+/// A future whose panic becomes `None` instead of unwinding into the runtime.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Some(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
+/// The outcome of verifying a JWT access token for `guard`'s endpoint.
+async fn jwt_outcome(guard: &Guard, token: &str) -> Outcome {
+    match guard.verify_token(token).await {
+        Ok(verified) => {
+            let outcome = match guard.authorize(&verified.info) {
+                Ok(()) => Outcome::accepted(verified.info),
+                Err(e) => Outcome::rejected(guard.reject(&e)),
+            };
+            outcome.reusable(verified.until, verified.key_epoch)
+        }
+        Err(e) => Outcome::rejected(guard.reject(&e)),
+    }
+}
+
+/// The outcome of a custom verifier's verdict on `token` for `guard`'s endpoint.
+async fn custom_outcome(guard: &Guard, settle: &VerifierFn, waiting: &Waiting, token: String, call_id: u32) -> Outcome {
+    match guard.verify_custom(verifier::call(settle, waiting, token, call_id)).await {
+        CustomDecision::Accept(_) => Outcome::vouched(),
+        CustomDecision::Reject(e) => Outcome::rejected(guard.reject(&e)),
+        CustomDecision::Forward => Outcome::forward(),
+    }
 }
 
 #[napi]
@@ -154,43 +220,40 @@ impl NativeGuard {
         self.guard.key_epoch() as f64
     }
 
-    /// Verifies the `Authorization` header of one request. Header problems are answered at once;
-    /// a token is verified on the tokio runtime and answered through a Promise. In custom mode,
-    /// `callId` is handed to the glue's wrapper with the token, to pair its verdict with the request.
-    #[napi(catch_unwind, ts_return_type = "Outcome | Promise<Outcome>")]
-    pub fn verify<'env>(
-        &self,
-        env: &'env Env,
-        authorization: Option<String>,
-        call_id: Option<u32>,
-    ) -> napi::Result<Either<Outcome, PromiseRaw<'env, Outcome>>> {
+    /// Custom mode: the glue's wrapper reports the user's function's verdict for `callId`.
+    #[napi(catch_unwind)]
+    pub fn settled(&self, call_id: u32, verdict: JsVerdict) {
+        self.waiting.settle(call_id, verdict.into());
+    }
+
+    /// Verifies the `Authorization` header of one request. Header problems are answered at once,
+    /// as the return value; a token is verified on the tokio runtime, and its outcome goes to
+    /// `done(callId, outcome)` (the return value is then `null`). In custom mode `callId` is
+    /// also handed to the glue's wrapper with the token, to pair its verdict with the request.
+    #[napi(catch_unwind, ts_return_type = "Outcome | null")]
+    pub fn verify(&self, authorization: Option<String>, call_id: u32) -> Option<Outcome> {
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
-            Err(e) => return Ok(Either::A(Outcome::rejected(self.guard.reject(&e)))),
+            Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
         };
         let guard = self.guard.clone();
-        let promise = match self.verifier.clone() {
-            None => env.spawn_future(async move {
-                Ok(match guard.verify_token(&token).await {
-                    Ok(verified) => {
-                        let outcome = match guard.authorize(&verified.info) {
-                            Ok(()) => Outcome::accepted(verified.info),
-                            Err(e) => Outcome::rejected(guard.reject(&e)),
-                        };
-                        outcome.reusable(verified.until, verified.key_epoch)
-                    }
-                    Err(e) => Outcome::rejected(guard.reject(&e)),
-                })
-            })?,
-            Some(settle) => env.spawn_future(async move {
-                let verdict = verifier::call(&settle, token, call_id.unwrap_or_default());
-                Ok(match guard.verify_custom(verdict).await {
-                    CustomDecision::Accept(_) => Outcome::vouched(),
-                    CustomDecision::Reject(e) => Outcome::rejected(guard.reject(&e)),
-                    CustomDecision::Forward => Outcome::forward(),
-                })
-            })?,
-        };
-        Ok(Either::B(promise))
+        let done = self.done.clone();
+        let verifier = self.verifier.clone();
+        let waiting = self.waiting.clone();
+        spawn(async move {
+            let work = async {
+                match verifier {
+                    None => jwt_outcome(&guard, &token).await,
+                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id).await,
+                }
+            };
+            // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
+            let outcome = CatchUnwind(Box::pin(work))
+                .await
+                .unwrap_or_else(|| Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError))));
+            // `Closing` only while Node shuts down, when nobody waits for the answer any more.
+            let _ = done.call(FnArgs::from((call_id, outcome)), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        None
     }
 }

@@ -1,20 +1,24 @@
 //! Custom verification across the thread boundary: the user's function, wrapped by `index.js`,
-//! is called through a weak thread-safe function and answers with a plain verdict object.
+//! is called through a weak thread-safe function; the wrapper reports its verdict back with a
+//! synchronous call (`NativeGuard.settled`), which hands it to the waiting task.
 //!
-//! The wrapper never throws and its Promise never rejects: it reads the JS error's class and
-//! `code` on the JS thread and reports them as data, so nothing is lost crossing into Rust and no
-//! JS exception can reach napi's fatal-error path.
+//! The wrapper never throws: it reads the JS error's class and `code` on the JS thread and
+//! reports them as data, so nothing is lost crossing into Rust and no JS exception can reach
+//! napi's fatal-error path.
 
 use crate::verifier::Verdict;
-use napi::bindgen_prelude::{FnArgs, Promise};
-use napi::threadsafe_function::ThreadsafeFunction;
+use napi::bindgen_prelude::{FnArgs, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::oneshot;
 
 /// `settle(token, callId)`: the glue's wrapper around the user's function. Weak, so that it never
-/// keeps Node alive; a pending request is kept alive by its own Promise.
+/// keeps Node alive (the glue does, while requests wait).
 pub type VerifierFn =
-    ThreadsafeFunction<FnArgs<(String, u32)>, Promise<JsVerdict>, FnArgs<(String, u32)>, Status, false, true>;
+    ThreadsafeFunction<FnArgs<(String, u32)>, Unknown<'static>, FnArgs<(String, u32)>, Status, false, true>;
 
 /// What the user's function did, as reported by the glue's wrapper. No field set means it threw
 /// something else, which the glue keeps for the application's error handler.
@@ -54,8 +58,43 @@ impl From<JsVerdict> for Verdict {
     }
 }
 
-/// Calls the verifier for one token; `None` when it could not be called or answered nonsense.
-pub async fn call(verifier: &VerifierFn, token: String, call_id: u32) -> Option<Verdict> {
-    let promise = verifier.call_async_catch(FnArgs::from((token, call_id))).await.ok()?;
-    promise.await.ok().map(Verdict::from)
+/// The tasks waiting for a verdict, by call id.
+#[derive(Default)]
+pub struct Waiting(Mutex<HashMap<u32, oneshot::Sender<Verdict>>>);
+
+impl Waiting {
+    /// Hands `verdict` to the task waiting under `call_id`; nothing if it stopped waiting.
+    pub fn settle(&self, call_id: u32, verdict: Verdict) {
+        let sender = self.0.lock().ok().and_then(|mut w| w.remove(&call_id));
+        if let Some(sender) = sender {
+            let _ = sender.send(verdict);
+        }
+    }
+
+    fn forget(&self, call_id: u32) {
+        if let Ok(mut w) = self.0.lock() {
+            w.remove(&call_id);
+        }
+    }
+}
+
+/// Stops waiting for a verdict when the task ends, however it ends (a timeout drops it).
+struct Forget<'a>(&'a Waiting, u32);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
+    }
+}
+
+/// Calls the verifier for one token and waits for its verdict; `None` when it could not be called.
+pub async fn call(verifier: &VerifierFn, waiting: &Waiting, token: String, call_id: u32) -> Option<Verdict> {
+    let (sender, receiver) = oneshot::channel();
+    waiting.0.lock().ok()?.insert(call_id, sender);
+    let _forget = Forget(waiting, call_id);
+    let status = verifier.call(FnArgs::from((token, call_id)), ThreadsafeFunctionCallMode::NonBlocking);
+    if status != Status::Ok {
+        return None;
+    }
+    receiver.await.ok()
 }
