@@ -544,3 +544,21 @@ declare global {
     }
   }
 }
+
+// `@modelcontextprotocol/sdk` declares `auth?: AuthInfo` (its own, without `issuer` or `subject`)
+// on Express's `Request` too, and hands `req.auth` to tool handlers as `authInfo`. Its AuthInfo is
+// widened here with this package's fields, as `mcp-auth` does, so that both declarations agree
+// (`req.auth.subject` and `authInfo.subject` type-check with the SDK imported, and each AuthInfo is
+// assignable to the other). When the SDK is not installed this block declares nothing.
+declare module '@modelcontextprotocol/sdk/server/auth/types.js' {
+  interface AuthInfo {
+    /** The token's issuer (`iss`). Set by mcp-auth-native. */
+    issuer: string;
+    /** The `sub` claim, when present. Set by mcp-auth-native. */
+    subject?: string;
+    /** The `aud` claim, when present. Set by mcp-auth-native. */
+    audience?: string | string[];
+    /** All claims of the token's payload (JWT mode). Set by mcp-auth-native. */
+    claims?: Record<string, unknown>;
+  }
+}

@@ -1,117 +1,119 @@
 'use strict';
-// mcp-auth-native in one minute: an embedded OpenID Connect issuer, an Express app whose `/mcp`
-// route requires the scopes `read` and `write`, and a client that calls it three times.
+// mcp-auth-native in one minute: an embedded OpenID Connect issuer, a real MCP server (the
+// `whoami` example, @modelcontextprotocol/sdk over Streamable HTTP) whose `/mcp` endpoint
+// requires the scopes `read` and `write`, and a real MCP client that walks the way an MCP client
+// does: 401 -> follow `resource_metadata` -> find the issuer -> token -> 403 -> token with the
+// scopes -> 200 and `whoami`.
 //
 //   npm run demo        (node examples/demo.js)
 //
 // Exits 0 when every answer is the expected one, 1 otherwise.
 
-const express = require('express');
-let MCPAuth;
+let startWhoamiServer;
 try {
-  ({ MCPAuth } = require('..'));
+  ({ startWhoamiServer } = require('./whoami-server'));
 } catch (error) {
   console.error(`demo: cannot load mcp-auth-native (build it with \`npm run build\`): ${error.message}`);
   process.exit(1);
 }
+const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const {
+  extractWWWAuthenticateParams,
+  discoverOAuthProtectedResourceMetadata,
+  discoverAuthorizationServerMetadata,
+} = require('@modelcontextprotocol/sdk/client/auth.js');
 const { startLocalIssuer } = require('./local-issuer');
 
-const REQUIRED_SCOPES = ['read', 'write'];
-
-function listen(app) {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(server)));
-    server.once('error', reject);
-  });
-}
-
-function closeServer(server) {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
 const shorten = (token) => `${token.slice(0, 12)}…${token.slice(-6)} (${token.length} chars)`;
-const indent = (text, pad = '   ') => text.replace(/^/gm, pad);
+const say = (text = '') => console.log(text);
 
-// Calls the protected route and prints what a client sees; returns the parsed body.
-async function call(step, title, url, token, expected) {
-  console.log(`\n${step}) ${title}`);
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
-  const response = await fetch(url, { headers });
-  const text = await response.text();
-  let body;
+function expect(step, condition, what) {
+  if (!condition) throw new Error(`step ${step}: ${what}`);
+}
+
+/**
+ * Connects an MCP client with `token` (or none). Resolves `{ client }` when connected, or
+ * `{ response }`: the HTTP error answer that stopped it (body still readable).
+ */
+async function connect(url, token) {
+  let failed;
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (response.status === 401 || response.status === 403) failed = response.clone();
+      return response;
+    },
+  });
+  const client = new Client({ name: 'demo-client', version: '1.0.0' });
   try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
+    await client.connect(transport);
+    return { client };
+  } catch (error) {
+    if (failed) return { response: failed };
+    throw error;
   }
-  console.log(`   GET /mcp -> ${response.status} ${response.statusText}`);
-  const challenge = response.headers.get('www-authenticate');
-  if (challenge) console.log(`   WWW-Authenticate: ${challenge}`);
-  if (response.status !== expected) {
-    const shown = typeof body === 'string' ? body : JSON.stringify(body);
-    console.log(indent(`body: ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown}`));
-    throw new Error(`step ${step}: expected HTTP ${expected}, got ${response.status}`);
-  }
-  return body;
 }
 
 async function main() {
   const cleanup = [];
   try {
-    // 1. The authorization server: serves /.well-known/openid-configuration and a JWKS.
     const issuer = await startLocalIssuer({ type: 'oidc' });
     cleanup.push(() => issuer.close());
+    const mcp = await startWhoamiServer({ issuer: issuer.issuer, type: 'oidc', requiredScopes: ['read', 'write'] });
+    cleanup.push(() => mcp.close());
 
-    // 2. The MCP server. The resource URL contains the port, so listen first, then mount.
-    const app = express();
-    const server = await listen(app);
-    cleanup.push(() => closeServer(server));
-    const resource = `http://127.0.0.1:${server.address().port}/mcp`;
+    say('mcp-auth-native demo');
+    say(`   issuer      ${issuer.issuer}  (embedded OpenID Connect issuer)`);
+    say(`   MCP server  ${mcp.url}  (tool \`whoami\`; requires scopes: read write)`);
 
-    const mcpAuth = new MCPAuth({
-      protectedResources: {
-        metadata: {
-          resource,
-          authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }],
-          scopesSupported: REQUIRED_SCOPES,
-        },
-      },
+    say('\n1) The MCP client connects without a token');
+    const first = await connect(mcp.url);
+    expect(1, first.response && first.response.status === 401, 'expected HTTP 401');
+    const challenge = extractWWWAuthenticateParams(first.response);
+    say(`   POST /mcp -> 401 ${first.response.statusText}`);
+    say(`   WWW-Authenticate: ${first.response.headers.get('www-authenticate')}`);
+    expect(1, challenge.resourceMetadataUrl, 'expected a resource_metadata URL');
+
+    say('\n2) It follows resource_metadata (RFC 9728) to find who issues tokens for this server');
+    const prm = await discoverOAuthProtectedResourceMetadata(mcp.url, {
+      resourceMetadataUrl: challenge.resourceMetadataUrl,
     });
-    app.use(mcpAuth.protectedResourceMetadataRouter());
-    app.use(
-      '/mcp',
-      mcpAuth.bearerAuth('jwt', { resource, requiredScopes: REQUIRED_SCOPES }),
-      (req, res) => res.json({ whoami: req.auth.subject, scopes: req.auth.scopes, auth: req.auth }),
-    );
-    // Errors the middleware passes on with next(err) (e.g. a custom verifier that crashed).
-    app.use((error, req, res, _next) => {
-      res.status(500).json({ error: 'server_error', message: error.message });
-    });
+    say(`   GET ${challenge.resourceMetadataUrl.href} -> 200`);
+    say(`   resource               ${prm.resource}`);
+    say(`   authorization_servers  ${prm.authorization_servers.join(', ')}`);
+    say(`   scopes_supported       ${(prm.scopes_supported || []).join(' ')}`);
+    const asMetadata = await discoverAuthorizationServerMetadata(prm.authorization_servers[0]);
+    say(`   the issuer's metadata: token_endpoint ${asMetadata.token_endpoint}, jwks_uri ${asMetadata.jwks_uri}`);
+    expect(2, prm.resource === mcp.resource && prm.authorization_servers[0] === issuer.issuer, 'unexpected metadata');
 
-    console.log('mcp-auth-native demo');
-    console.log(`   issuer    ${issuer.issuer}  (embedded OpenID Connect issuer)`);
-    console.log(`   resource  ${resource}  (requires scopes: ${REQUIRED_SCOPES.join(' ')})`);
+    say('\n3) It gets a token with scope "read" only (the embedded issuer signs it: no OAuth flow)');
+    const readOnly = issuer.sign({ aud: prm.resource, sub: 'alice', client_id: 'demo-client', scope: 'read' });
+    say(`   token ${shorten(readOnly)}: sub alice, aud ${prm.resource}, scope "read"`);
+    const second = await connect(mcp.url, readOnly);
+    expect(3, second.response && second.response.status === 403, 'expected HTTP 403');
+    const denied = extractWWWAuthenticateParams(second.response);
+    say(`   POST /mcp -> 403 ${second.response.statusText}`);
+    say(`   WWW-Authenticate: ${second.response.headers.get('www-authenticate')}`);
+    say(`   body: ${JSON.stringify(await second.response.json())}`);
+    expect(3, denied.error === 'insufficient_scope' && denied.scope === 'read write', 'expected insufficient_scope');
 
-    // 3. A client.
-    await call(1, 'No token', resource, null, 401);
-
-    const readOnly = issuer.sign({ aud: resource, scope: 'read' });
-    const denied = await call(2, 'Token with scope "read" only', resource, readOnly, 403);
-    console.log(indent(`body: ${JSON.stringify(denied)}`));
-
-    const full = issuer.sign({ aud: resource, scope: 'read write' });
-    const ok = await call(3, 'Token with scopes "read write"', resource, full, 200);
-    console.log(`   whoami: ${ok.whoami}, scopes: ${ok.scopes.join(' ')}`);
-    console.log('   req.auth:');
-    for (const [key, value] of Object.entries(ok.auth)) {
-      const shown = key === 'token' ? shorten(String(value)) : JSON.stringify(value);
-      console.log(`     ${key.padEnd(10)} ${shown}`);
+    say(`\n4) It asks for the scopes the challenge names ("${denied.scope}") and calls whoami`);
+    const full = issuer.sign({ aud: prm.resource, sub: 'alice', client_id: 'demo-client', scope: denied.scope });
+    const third = await connect(mcp.url, full);
+    expect(4, third.client, `expected to connect, got HTTP ${third.response && third.response.status}`);
+    try {
+      const { tools } = await third.client.listTools();
+      say(`   connected; tools: ${tools.map((t) => t.name).join(', ')}`);
+      const result = await third.client.callTool({ name: 'whoami', arguments: {} });
+      say(`   whoami -> ${result.content[0].text}`);
+      expect(4, result.structuredContent && result.structuredContent.subject === 'alice', 'expected subject alice');
+    } finally {
+      await third.client.close();
     }
 
-    console.log('\nAll 3 answers were the expected ones (401, 403, 200).');
+    say('\nAll answers were the expected ones: 401, metadata, 403 insufficient_scope, 200 whoami.');
   } finally {
     for (const close of cleanup.reverse()) await close();
   }

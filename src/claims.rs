@@ -39,25 +39,43 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, 
 impl ClaimRules {
     /// Checks required claims, `exp`, `nbf` and `iat` against `now` (seconds since the epoch).
     pub fn check(&self, claims: &Map<String, Value>, now: f64) -> Result<(), AuthError> {
-        for name in &self.required {
-            if claims.get(name).is_none_or(Value::is_null) {
-                return Err(rejected(format!("The token has no `{name}` claim.")));
-            }
+        self.check_required(claims)?;
+        self.check_exp(claims, now)?;
+        self.check_nbf(claims, now)?;
+        self.check_iat(claims, now)
+    }
+
+    /// Every required claim is present and not `null`.
+    pub fn check_required(&self, claims: &Map<String, Value>) -> Result<(), AuthError> {
+        match self.required.iter().find(|name| claims.get(name.as_str()).is_none_or(Value::is_null)) {
+            Some(name) => Err(rejected(format!("The token has no `{name}` claim."))),
+            None => Ok(()),
         }
+    }
+
+    /// `exp`, when present, is a number not more than the clock tolerance in the past.
+    pub fn check_exp(&self, claims: &Map<String, Value>, now: f64) -> Result<(), AuthError> {
+        match numeric_date(claims, "exp")? {
+            Some(exp) if exp <= now - self.clock_tolerance => Err(rejected("The token has expired (`exp`).".into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// `nbf`, when present, is a number not more than the clock tolerance in the future.
+    pub fn check_nbf(&self, claims: &Map<String, Value>, now: f64) -> Result<(), AuthError> {
+        match numeric_date(claims, "nbf")? {
+            Some(nbf) if nbf > now + self.clock_tolerance => {
+                Err(rejected("The token is not valid yet (`nbf`).".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `iat`, when present, is a number not in the future (beyond the tolerance) and, with a
+    /// maximum token age, present and recent enough.
+    pub fn check_iat(&self, claims: &Map<String, Value>, now: f64) -> Result<(), AuthError> {
         let skew = self.clock_tolerance;
-        let exp = numeric_date(claims, "exp")?;
-        let nbf = numeric_date(claims, "nbf")?;
         let iat = numeric_date(claims, "iat")?;
-        if let Some(exp) = exp {
-            if exp <= now - skew {
-                return Err(rejected("The token has expired (`exp`).".into()));
-            }
-        }
-        if let Some(nbf) = nbf {
-            if nbf > now + skew {
-                return Err(rejected("The token is not valid yet (`nbf`).".into()));
-            }
-        }
         if let Some(iat) = iat {
             if iat > now + skew {
                 return Err(rejected("The token was issued in the future (`iat`).".into()));

@@ -252,13 +252,26 @@ impl Guard {
 
     /// Checks issuer, audience and scopes of a verified identity (both modes).
     pub fn authorize(&self, info: &AuthInfo) -> Result<(), AuthError> {
-        if !self.trusted.iter().any(|t| t.server.issuer == info.issuer) {
-            return Err(AuthError::mismatch(
-                ErrorCode::InvalidIssuer,
-                self.trusted_issuers(),
-                Value::String(info.issuer.clone()),
-            ));
+        self.check_issuer(&info.issuer)?;
+        self.check_audience(info)?;
+        self.check_scopes(info)
+    }
+
+    /// The issuer is one of this endpoint's trusted authorization servers.
+    pub fn check_issuer(&self, issuer: &str) -> Result<(), AuthError> {
+        if self.trusted.iter().any(|t| t.server.issuer == issuer) {
+            return Ok(());
         }
+        Err(AuthError::mismatch(ErrorCode::InvalidIssuer, self.trusted_issuers(), Value::String(issuer.to_owned())))
+    }
+
+    /// The expected audience, when one is configured: any one of its values.
+    pub fn expected_audience(&self) -> Option<&ExpectedAudience> {
+        self.audience.as_ref()
+    }
+
+    /// The token's audience matches the expected one (RFC 8707), when one is configured.
+    pub fn check_audience(&self, info: &AuthInfo) -> Result<(), AuthError> {
         if let Some(expected) = &self.audience {
             let ok = info.audience.as_ref().is_some_and(|a| expected.matches(a.iter()));
             if !ok {
@@ -267,12 +280,22 @@ impl Guard {
                 return Err(AuthError::mismatch(ErrorCode::InvalidAudience, expected_json, actual));
             }
         }
+        Ok(())
+    }
+
+    /// Every required scope is granted.
+    pub fn check_scopes(&self, info: &AuthInfo) -> Result<(), AuthError> {
         let missing: Vec<String> =
             self.options.required_scopes.iter().filter(|s| !info.scopes.contains(s)).cloned().collect();
         if !missing.is_empty() {
             return Err(AuthError::missing_scopes(missing));
         }
         Ok(())
+    }
+
+    /// The checked options this guard applies.
+    pub fn options(&self) -> &BearerOptions {
+        &self.options
     }
 }
 

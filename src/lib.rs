@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod error;
 pub mod fetch;
 pub mod guard;
+pub mod inspect;
 pub mod jwk;
 pub mod jwks;
 pub mod jwt;

@@ -2,6 +2,7 @@
 //! and shapes outcomes for the Express glue in `index.js`. No decisions are made here.
 
 mod discovery;
+mod inspect;
 mod outcome;
 mod verifier;
 

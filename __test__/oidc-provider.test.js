@@ -1,0 +1,169 @@
+'use strict';
+// A real OpenID provider: `oidc-provider` (npm, the certified Node implementation) issues JWT
+// access tokens (RFC 9068) for the whoami MCP server's resource indicator (RFC 8707) with the
+// client-credentials grant; the middleware discovers it, fetches its JWKS, accepts its tokens,
+// and follows a key rotation without a restart. The provider runs in a child process
+// (fixtures/oidc-provider-child.mjs; the package is ESM-only), started and stopped here.
+
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const path = require('node:path');
+const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const { startWhoamiServer } = require('../examples/whoami-server');
+const { request, decodeJwt, sleep } = require('./helpers');
+
+jest.setTimeout(60000);
+
+const CHILD = path.join(__dirname, 'fixtures', 'oidc-provider-child.mjs');
+
+function rsaKey() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: `k-${crypto.randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
+}
+
+/** Starts the provider with `keys` on `port` (0: any); resolves `{ issuer, port, stop() }`. */
+function startProvider(keys, port = 0) {
+  const child = spawn(process.execPath, [CHILD], {
+    env: { ...process.env, PORT: String(port), JWKS: JSON.stringify({ keys }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) return;
+      const { issuer } = JSON.parse(line);
+      resolve({
+        issuer,
+        port: Number(new URL(issuer).port),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}: ${stderr}`)));
+  });
+}
+
+let provider;
+let mcp;
+const key1 = rsaKey();
+const key2 = rsaKey();
+
+beforeAll(async () => {
+  provider = await startProvider([key1]);
+  mcp = await startWhoamiServer({
+    issuer: provider.issuer,
+    type: 'oidc',
+    // RFC 9068 tokens say so in `typ`; and a short cooldown so that a token naming an unknown
+    // key refetches the JWKS within the test's time.
+    bearerOptions: { jwtVerify: { typ: 'at+jwt' }, remoteJwkSet: { cooldownDuration: 200 } },
+  });
+});
+afterAll(async () => {
+  await mcp?.close();
+  await provider?.stop();
+});
+
+/** Client credentials for the MCP server's resource, from the token endpoint. */
+async function getToken(scope = 'read write') {
+  const res = await request(`${provider.issuer}/token`, {
+    authorization: `Basic ${Buffer.from('mcp-client:mcp-secret').toString('base64')}`,
+    'content-type': 'application/x-www-form-urlencoded',
+  }, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', resource: mcp.resource, scope }).toString() });
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 600, scope });
+  return res.body.access_token;
+}
+
+/** Calls whoami through the SDK client; resolves the tool's answer, or `{ status }` on HTTP errors. */
+async function whoami(token) {
+  const client = new Client({ name: 'oidc-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(mcp.url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    return { status: error.code };
+  }
+  try {
+    return (await client.callTool({ name: 'whoami', arguments: {} })).structuredContent;
+  } finally {
+    await client.close();
+  }
+}
+
+test('the provider discovery document and JWKS are what the middleware reads', async () => {
+  const discovery = await request(`${provider.issuer}/.well-known/openid-configuration`);
+  expect(discovery.status).toBe(200);
+  expect(discovery.body).toMatchObject({ issuer: provider.issuer, jwks_uri: `${provider.issuer}/jwks` });
+  const jwks = await request(discovery.body.jwks_uri);
+  expect(jwks.status).toBe(200);
+  // Not application/json: the middleware must not insist on a content type.
+  expect(jwks.headers.get('content-type')).toMatch(/^application\/jwk-set\+json/);
+  expect(jwks.body.keys.map((k) => k.kid)).toEqual([key1.kid]);
+  expect(jwks.body.keys[0].d).toBeUndefined();
+});
+
+test('its client-credentials JWT access token for the resource is accepted, and whoami sees it', async () => {
+  const token = await getToken();
+  const { header, payload } = decodeJwt(token);
+  expect(header).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: key1.kid });
+  expect(payload).toMatchObject({ iss: provider.issuer, aud: mcp.resource, sub: 'mcp-client', client_id: 'mcp-client', scope: 'read write' });
+  expect(await whoami(token)).toEqual({ subject: 'mcp-client', clientId: 'mcp-client', issuer: provider.issuer, scopes: ['read', 'write'] });
+});
+
+test('its token without the write scope is refused with 403', async () => {
+  const token = await getToken('read');
+  expect(await whoami(token)).toEqual({ status: 403 });
+  const res = await request(mcp.url, { authorization: `Bearer ${token}` }, { method: 'POST' });
+  expect(res.status).toBe(403);
+  expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+  expect(res.body).toMatchObject({ error: 'missing_required_scopes', missing_scopes: ['write'] });
+});
+
+test('a key rotation is followed without restarting the MCP server', async () => {
+  const oldToken = await getToken();
+  expect((await whoami(oldToken)).subject).toBe('mcp-client');
+
+  // The provider restarts on the same port publishing the new key first, the old one still.
+  await provider.stop();
+  provider = await startProvider([key2, key1], provider.port);
+  const newToken = await getToken();
+  expect(decodeJwt(newToken).header.kid).toBe(key2.kid);
+  await sleep(250); // past the cooldown since the last JWKS fetch
+  expect((await whoami(newToken)).subject).toBe('mcp-client');
+  expect((await whoami(oldToken)).subject).toBe('mcp-client');
+
+  // Then it retires the old key: tokens signed with it fail once the JWKS is refetched.
+  await provider.stop();
+  provider = await startProvider([key2], provider.port);
+  const newest = await getToken();
+  const rotated = rsaKey();
+  // A token naming a key the server has not seen makes it refetch (after the cooldown)...
+  await sleep(250);
+  const stranger = await request(mcp.url, { authorization: `Bearer ${forge(newest, rotated)}` }, { method: 'POST' });
+  expect(stranger.status).toBe(401);
+  expect(stranger.body).toMatchObject({ error: 'invalid_token' });
+  // ...and the refetched set no longer has the old key.
+  const old = await request(mcp.url, { authorization: `Bearer ${oldToken}` }, { method: 'POST' });
+  expect(old.status).toBe(401);
+  expect(old.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  expect((await whoami(newest)).subject).toBe('mcp-client');
+});
+
+/** `token`'s claims re-signed with `jwk` (a key the provider never published). */
+function forge(token, jwk) {
+  const { payload } = decodeJwt(token);
+  const input = `${Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: jwk.kid })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const key = crypto.createPrivateKey({ key: jwk, format: 'jwk' });
+  return `${input}.${crypto.sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
