@@ -188,6 +188,14 @@ describe('native exports survive malformed input', () => {
       await survive(() => native.authorizationServerDocument(v));
     }
     await survive(() => native.authorizationServerDocument(legacy));
+    // The inspect CLI's export (added with issue 5).
+    for (const v of VALUES) {
+      await survive(() => native.inspect(v));
+      await survive(() => native.inspect({ token: v, issuer: v, serverType: v, audience: v, scopes: v, resource: v }));
+    }
+    for (const token of ['', 'a.b.c', 'x'.repeat(1 << 20), '\u0000.\r\n.', `${'e30'}.${'e30'}.`]) {
+      await survive(() => native.inspect({ token, issuer: 'http://127.0.0.1:1', audience: ['\u0000'], scopes: [''] }));
+    }
     expect(native.configWarnings(legacy)).toEqual(expect.any(Array));
   });
 });

@@ -53,7 +53,7 @@ pub struct InspectResult {
 }
 
 /// Inspects a token against an issuer; never rejects (errors are in `error`).
-#[napi(ts_return_type = "Promise<InspectResult>")]
+#[napi(catch_unwind, ts_return_type = "Promise<InspectResult>")]
 pub fn inspect<'env>(env: &'env Env, args: InspectArgs) -> napi::Result<PromiseRaw<'env, InspectResult>> {
     let req = InspectRequest {
         token: args.token,
