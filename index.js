@@ -220,10 +220,11 @@ class Pending {
 const ANSWERS_KEPT = 2048
 
 /**
- * The answers the native side gave for tokens that passed verification, reused for the same
- * `Authorization` header for as long as it said they hold (`reuseUntil`, while `keyEpoch()` is
- * unchanged): a repeated token is answered on the spot, without a signature check or a thread
- * hop, and still exactly as the native side decided. Two generations of `ANSWERS_KEPT` at most.
+ * The answers the native side gave for tokens that passed verification and came back, reused
+ * for the same `Authorization` header for as long as it said they hold (`reuseUntil`, while
+ * `keyEpoch()` is unchanged): a repeated token is answered on the spot, without a signature check
+ * or a thread hop, and still exactly as the native side decided. Two generations of
+ * `ANSWERS_KEPT` at most.
  */
 class Answers {
   constructor(guard) {
@@ -242,18 +243,26 @@ class Answers {
       this.previous.delete(header)
       this.put(header, entry)
     }
-    const { outcome, auth } = entry
-    if (outcome.reuseUntil <= Date.now() || outcome.keyEpoch !== this.guard.keyEpoch()) {
+    if (entry.until <= Date.now() || entry.keyEpoch !== this.guard.keyEpoch()) {
       this.current.delete(header)
       return undefined
     }
-    return auth === undefined ? outcome : { status: 200, auth: copyAuth(auth) }
+    return entry.auth === undefined ? entry.refusal : { status: 200, auth: copyAuth(entry.auth) }
   }
 
-  /** Keeps `outcome` for `header` when the native side marked it reusable. */
+  /**
+   * Keeps `outcome` for `header` when the native side marked it reusable (it does so for tokens
+   * that come back). An identity is kept as a copy: the request's own `req.auth` may change.
+   */
   remember(header, outcome) {
     if (outcome.reuseUntil === undefined) return
-    this.put(header, { outcome, auth: outcome.auth === undefined ? undefined : copyAuth(outcome.auth) })
+    const accepted = outcome.status === 200
+    this.put(header, {
+      until: outcome.reuseUntil,
+      keyEpoch: outcome.keyEpoch,
+      auth: accepted ? copyAuth(outcome.auth) : undefined,
+      refusal: accepted ? undefined : outcome,
+    })
   }
 
   put(header, entry) {

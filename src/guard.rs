@@ -12,6 +12,7 @@ use crate::fetch::Fetcher;
 use crate::jwks::Jwks;
 use crate::jwt;
 use crate::options::{AudienceOption, BearerOptions};
+use crate::recent::{self, Recent};
 use crate::response::{ChallengeContext, Rejection};
 use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
@@ -43,6 +44,8 @@ pub struct VerifiedJwt {
     pub until: f64,
     /// [`Guard::key_epoch`] when verification started: the verdict holds only while it is unchanged.
     pub key_epoch: u64,
+    /// Whether this guard verified the same token recently: only then is the answer worth keeping.
+    pub seen_before: bool,
 }
 
 /// A trusted issuer and, once its metadata is known, its key set.
@@ -59,6 +62,8 @@ pub struct Guard {
     context: ChallengeContext,
     fetcher: Arc<dyn Fetcher>,
     clock: Arc<dyn Clock>,
+    /// Tokens that passed verification lately, to tell which ones come back.
+    recent: Recent,
 }
 
 fn invalid(reason: &str) -> AuthError {
@@ -130,6 +135,7 @@ impl Guard {
             options,
             fetcher,
             clock,
+            recent: Recent::new(recent::DEFAULT_CAPACITY),
         })
     }
 
@@ -218,7 +224,7 @@ impl Guard {
         let refresh = now + self.options.jwks.max_age.as_secs_f64();
         let until = self.options.claims.valid_until(&jwt.claims).map_or(refresh, |t| t.min(refresh));
         let info = AuthInfo::from_claims(token, jwt.claims)?;
-        Ok(VerifiedJwt { info, until, key_epoch })
+        Ok(VerifiedJwt { info, until, key_epoch, seen_before: self.recent.seen_again(token) })
     }
 
     /// Custom mode: waits for the verifier's verdict (`None` when it could not be called) at most
@@ -375,6 +381,15 @@ mod tests {
         assert_eq!(verified(&s, &far).await.until, NOW + 600.0, "cacheMaxAge defaults to 10 minutes");
         let aged = setup(json!({ "jwtVerify": { "maxTokenAge": 30 } }));
         assert_eq!(verified(&aged, &rs256(json!({}))).await.until, NOW + 30.0, "iat + maxTokenAge");
+    }
+
+    #[tokio::test]
+    async fn a_token_counts_as_seen_before_from_its_second_verification() {
+        let s = setup(json!({}));
+        let token = rs256(json!({}));
+        assert!(!verified(&s, &token).await.seen_before);
+        assert!(verified(&s, &token).await.seen_before);
+        assert!(!verified(&s, &rs256(json!({ "sub": "u2" }))).await.seen_before);
     }
 
     #[tokio::test]

@@ -24,6 +24,7 @@ pub mod jwk;
 pub mod jwks;
 pub mod jwt;
 pub mod options;
+pub mod recent;
 pub mod remote;
 pub mod resource_metadata;
 pub mod response;

@@ -196,7 +196,12 @@ async fn jwt_outcome(guard: &Guard, token: &str) -> Outcome {
                 Ok(()) => Outcome::accepted(verified.info),
                 Err(e) => Outcome::rejected(guard.reject(&e)),
             };
-            outcome.reusable(verified.until, verified.key_epoch)
+            // Only the answer for a token that comes back is worth keeping in the glue's memo.
+            if verified.seen_before {
+                outcome.reusable(verified.until, verified.key_epoch)
+            } else {
+                outcome
+            }
         }
         Err(e) => Outcome::rejected(guard.reject(&e)),
     }
