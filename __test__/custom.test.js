@@ -21,7 +21,7 @@ const {
   tokenVerificationErrorDescription,
   jwtVerificationErrorDescription,
 } = require('..');
-const { startApp, listen, startIssuer, closeAll, request, withToken, sleep } = require('./helpers');
+const { startApp, listen, startIssuer, closeAll, request, withToken, sleep, bearerChallenge } = require('./helpers');
 
 const RESOURCE = 'https://api.example.com/mcp';
 const RESOURCE_METADATA = 'https://api.example.com/.well-known/oauth-protected-resource/mcp';
@@ -55,19 +55,9 @@ afterEach(closeAll);
 // ---------------------------------------------------------------------------------------------
 // Expected responses (the same shapes as jwt.test.js)
 
-/** The WWW-Authenticate value the contract prescribes (params in a fixed order, quoted). */
-function challenge({ error, description, scope, resourceMetadata = RESOURCE_METADATA } = {}) {
-  const quote = (v) => v.replace(/[\\"]/g, (c) => `\\${c}`);
-  const params = [
-    ['error', error],
-    ['error_description', description],
-    ['scope', scope],
-    ['resource_metadata', resourceMetadata],
-  ]
-    .filter(([, value]) => value)
-    .map(([name, value]) => `${name}="${quote(value)}"`);
-  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
-}
+/** The WWW-Authenticate value the contract prescribes; this resource's metadata URL by default. */
+const challenge = ({ resourceMetadata = RESOURCE_METADATA, ...params } = {}) =>
+  bearerChallenge({ ...params, resourceMetadata });
 
 function expectChallenge(res, status, body, params) {
   expect({ status: res.status, body: res.body }).toEqual({ status, body });

@@ -109,6 +109,23 @@ async function waitFor(predicate, timeout = 2000) {
   return predicate();
 }
 
+/**
+ * The `WWW-Authenticate` value the contract prescribes for these parameters: in its fixed order,
+ * quoted-string escaped, the empty ones left out; `Bearer` alone when none is left.
+ */
+function bearerChallenge({ error, description, scope, resourceMetadata } = {}) {
+  const quote = (v) => v.replace(/[\\"]/g, (c) => `\\${c}`);
+  const params = [
+    ['error', error],
+    ['error_description', description],
+    ['scope', scope],
+    ['resource_metadata', resourceMetadata],
+  ]
+    .filter(([, value]) => value)
+    .map(([name, value]) => `${name}="${quote(value)}"`);
+  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+}
+
 /** Decodes a compact JWS's header and payload, without any check. */
 function decodeJwt(token) {
   const [header, payload] = token.split('.');
@@ -133,4 +150,5 @@ module.exports = {
   waitFor,
   decodeJwt,
   countRequests,
+  bearerChallenge,
 };

@@ -19,6 +19,7 @@ const {
   waitFor,
   decodeJwt,
   countRequests,
+  bearerChallenge,
 } = require('./helpers');
 
 const RESOURCE = 'https://api.example.com/mcp';
@@ -33,19 +34,9 @@ const now = () => Math.floor(Date.now() / 1000);
 // ---------------------------------------------------------------------------------------------
 // Expected responses
 
-/** The WWW-Authenticate value the contract prescribes (params in a fixed order, quoted). */
-function challenge({ error, description, scope, resourceMetadata = RESOURCE_METADATA } = {}) {
-  const quote = (v) => v.replace(/[\\"]/g, (c) => `\\${c}`);
-  const params = [
-    ['error', error],
-    ['error_description', description],
-    ['scope', scope],
-    ['resource_metadata', resourceMetadata],
-  ]
-    .filter(([, value]) => value)
-    .map(([name, value]) => `${name}="${quote(value)}"`);
-  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
-}
+/** The WWW-Authenticate value the contract prescribes; this resource's metadata URL by default. */
+const challenge = ({ resourceMetadata = RESOURCE_METADATA, ...params } = {}) =>
+  bearerChallenge({ ...params, resourceMetadata });
 
 function expectChallenge(res, status, body, params) {
   expect({ status: res.status, body: res.body }).toEqual({ status, body });

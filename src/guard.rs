@@ -326,10 +326,8 @@ mod tests {
         clock: Arc<ManualClock>,
     }
 
-    fn setup(options: Value) -> Setup {
-        let http = Arc::new(FakeHttp::default());
-        http.answer(DISCOVERY, Ok(json!({ "issuer": ISSUER, "jwks_uri": JWKS }).to_string().into_bytes()));
-        http.answer(JWKS, Ok(fixture("jwks.json")));
+    /// RESOURCE trusting ISSUER (discovered), and `options` for it.
+    fn config_and(options: Value) -> (AuthConfig, Value) {
         let config = AuthConfig::parse(&json!({ "protectedResources": { "metadata": {
             "resource": RESOURCE,
             "authorizationServers": [{ "type": "oidc", "issuer": ISSUER }]
@@ -337,6 +335,14 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let mut options = options;
         options["resource"] = json!(RESOURCE);
+        (config, options)
+    }
+
+    fn setup(options: Value) -> Setup {
+        let http = Arc::new(FakeHttp::default());
+        http.answer(DISCOVERY, Ok(json!({ "issuer": ISSUER, "jwks_uri": JWKS }).to_string().into_bytes()));
+        http.answer(JWKS, Ok(fixture("jwks.json")));
+        let (config, options) = config_and(options);
         let options = BearerOptions::parse(Some(&options)).unwrap_or_else(|e| panic!("{e}"));
         let clock = Arc::new(ManualClock::new(NOW));
         let guard = Guard::new(&config, options, true, http.clone(), clock.clone()).unwrap_or_else(|e| panic!("{e}"));
@@ -500,13 +506,7 @@ mod tests {
     }
 
     fn custom(options: Value) -> Guard {
-        let config = AuthConfig::parse(&json!({ "protectedResources": { "metadata": {
-            "resource": RESOURCE,
-            "authorizationServers": [{ "type": "oidc", "issuer": ISSUER }]
-        }}}))
-        .unwrap_or_else(|e| panic!("{e}"));
-        let mut options = options;
-        options["resource"] = json!(RESOURCE);
+        let (config, options) = config_and(options);
         let options = BearerOptions::parse_custom(Some(&options)).unwrap_or_else(|e| panic!("{e}"));
         let http = Arc::new(FakeHttp::default());
         Guard::new(&config, options, false, http, Arc::new(ManualClock::new(NOW))).unwrap_or_else(|e| panic!("{e}"))
