@@ -1,14 +1,14 @@
 //! Tokens seen recently, remembered by a 64-bit digest: which tokens come back.
 //!
 //! Only a token that comes back is worth remembering an answer for; traffic of tokens that are
-//! each used once then costs 8 bytes a token here, and nothing elsewhere. The set is bounded: two
+//! each used once then costs a 64-bit digest a token here, and nothing elsewhere. The set is bounded: two
 //! generations of at most `capacity` digests each, the older dropped when the newer fills up.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
-/// Digests per generation used by [`crate::guard::Guard`]: at most 2 × 64 Ki tokens, 1 MiB.
+/// Digests per generation used by [`crate::guard::Guard`]: at most 2 × 64 Ki tokens (about 2.5 MiB).
 pub const DEFAULT_CAPACITY: usize = 64 * 1024;
 
 struct Generations {
