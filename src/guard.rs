@@ -159,13 +159,6 @@ impl Guard {
         self.trusted.iter().filter_map(|t| t.jwks.get()).map(|j| j.version()).fold(0, u64::wrapping_add)
     }
 
-    /// Verifies a JWT access token and authorizes it for this endpoint.
-    pub async fn verify_jwt(&self, token: &str) -> Result<AuthInfo, AuthError> {
-        let verified = self.verify_token(token).await?;
-        self.authorize(&verified.info)?;
-        Ok(verified.info)
-    }
-
     /// Verifies a JWT access token (signature and claims) without authorizing it; see
     /// [`Guard::authorize`]. The result says how long it stays true, so that the answer for a
     /// repeated token can be reused.
@@ -362,8 +355,15 @@ mod tests {
         sign("rsa.pem", A::RS256, Some("rsa-1"), &claims(extra))
     }
 
+    /// What the middleware decides for a JWT: verification, then authorization.
+    async fn verify_jwt(s: &Setup, token: &str) -> Result<AuthInfo, AuthError> {
+        let verified = s.guard.verify_token(token).await?;
+        s.guard.authorize(&verified.info)?;
+        Ok(verified.info)
+    }
+
     async fn code(s: &Setup, token: &str) -> Result<AuthInfo, ErrorCode> {
-        s.guard.verify_jwt(token).await.map_err(|e| e.code)
+        verify_jwt(s, token).await.map_err(|e| e.code)
     }
 
     #[tokio::test]
@@ -440,7 +440,7 @@ mod tests {
     #[tokio::test]
     async fn required_scopes_must_all_be_granted() {
         let s = setup(json!({ "requiredScopes": ["read", "write"] }));
-        let err = s.guard.verify_jwt(&rs256(json!({}))).await.err();
+        let err = verify_jwt(&s, &rs256(json!({}))).await.err();
         assert_eq!(
             err.map(|e| (e.code, e.missing_scopes)),
             Some((ErrorCode::MissingRequiredScopes, vec!["write".into()]))

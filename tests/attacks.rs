@@ -123,10 +123,11 @@ fn answer(s: &Setup, header: &str) -> Option<Rejection> {
             Ok(t) => t,
             Err(e) => return Some(s.guard.reject(&e)),
         };
-        match s.guard.verify_jwt(token).await {
-            Ok(_) => None,
-            Err(e) => Some(s.guard.reject(&e)),
-        }
+        let verdict = match s.guard.verify_token(token).await {
+            Ok(v) => s.guard.authorize(&v.info),
+            Err(e) => Err(e),
+        };
+        verdict.err().map(|e| s.guard.reject(&e))
     })
 }
 
