@@ -412,7 +412,19 @@ describe('issuer, audience and scopes are checked as in JWT mode', () => {
       showErrorDetails: true,
     });
     expectBearerError(await withToken(details.url, 'tok'), 'invalid_audience', {
-      cause: { expected: [RESOURCE], actual: 'https://other.example.com' },
+      cause: { expected: RESOURCE, actual: 'https://other.example.com' },
+    });
+  });
+
+  test('under showErrorDetails, `expected` is the audience exactly as configured: a string stays a string, an array an array', async () => {
+    const other = { audience: 'https://other.example.com' };
+    const one = await protect((t) => identity(t, other), { showErrorDetails: true, audience: 'https://x.example.com' });
+    expectBearerError(await withToken(one.url, 'tok'), 'invalid_audience', {
+      cause: { expected: 'https://x.example.com', actual: 'https://other.example.com' },
+    });
+    const many = await protect((t) => identity(t, other), { showErrorDetails: true, audience: ['https://x.example.com'] });
+    expectBearerError(await withToken(many.url, 'tok'), 'invalid_audience', {
+      cause: { expected: ['https://x.example.com'], actual: 'https://other.example.com' },
     });
   });
 
@@ -576,16 +588,45 @@ describe('errors thrown by the verifier keep their code', () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe('a verifier that throws MCPAuthAuthServerError or MCPAuthConfigError gets 500 server_error, as in mcp-auth', () => {
+  test.each([
+    ['MCPAuthAuthServerError', () => new MCPAuthAuthServerError('invalid_server_metadata'), {
+      error: 'invalid_server_metadata',
+      error_description: 'The server metadata is invalid or malformed.',
+    }],
+    ['MCPAuthConfigError', () => new MCPAuthConfigError('bad_config', 'config is bad'), {
+      error: 'bad_config',
+      error_description: 'config is bad',
+    }],
+  ])('%s (thrown or rejected): 500, no challenge, its toJson() as `cause` only under showErrorDetails', async (_, make, json) => {
+    const verify = (token) => {
+      if (token === 'sync') throw make();
+      return Promise.reject(make());
+    };
+    const plain = await ownApp(new MCPAuth(config()).bearerAuth(verify, { resource: RESOURCE }));
+    const detailed = await ownApp(new MCPAuth(config()).bearerAuth(verify, { resource: RESOURCE, showErrorDetails: true }));
+    for (const token of ['sync', 'async']) {
+      const r = await withToken(plain.url, token);
+      expect({ status: r.status, body: r.body }).toEqual({
+        status: 500,
+        body: { error: 'server_error', error_description: 'An error occurred with the authorization server.' },
+      });
+      expect(r.headers.get('www-authenticate')).toBeNull();
+      const d = await withToken(detailed.url, token);
+      expect({ status: d.status, body: d.body }).toEqual({
+        status: 500,
+        body: { error: 'server_error', error_description: 'An error occurred with the authorization server.', cause: json },
+      });
+      expect(d.headers.get('www-authenticate')).toBeNull();
+    }
+    expect([plain.errors, plain.routeCalls, detailed.errors, detailed.routeCalls]).toEqual([[], [], [], []]);
+  });
+});
+
 describe("any other error goes to the app's error handler", () => {
   test.each([
     ['a plain Error', () => new Error('database down'), 'database down'],
     ['a TypeError', () => new TypeError('x is not a function'), 'x is not a function'],
-    [
-      'MCPAuthAuthServerError',
-      () => new MCPAuthAuthServerError('invalid_server_config'),
-      new MCPAuthAuthServerError('invalid_server_config').message,
-    ],
-    ['MCPAuthConfigError', () => new MCPAuthConfigError('bad_config', 'config is bad'), 'config is bad'],
     ['the MCPAuthError base class', () => new MCPAuthError('invalid_token', 'base class'), 'base class'],
   ])('%s (thrown or rejected) reaches next(err) as the same object', async (_, make, message) => {
     const errors = new Map();

@@ -242,13 +242,33 @@ describe('fetchServerConfig', () => {
     await expectInvalidMetadata(fetchServerConfig(issuer.issuer, { type: 'oidc' }), { message, metadata: JSON.parse(JSON.stringify(served)) });
   });
 
-  test('members clients need are not required here (validateServerConfig reports them)', async () => {
+  test.each([
+    ['authorization_endpoint', 'a string'],
+    ['token_endpoint', 'a string'],
+    ['response_types_supported', 'an array of strings'],
+  ])("a document without %s (required by mcp-auth's schema) is invalid_server_metadata", async (member, kind) => {
+    const issuer = await startIssuer();
+    const served = { ...issuer.metadata, [member]: undefined };
+    issuer.setHandler(issuer.metadataUrl, (req, res) => sendJson(res, 200, served));
+    await expectInvalidMetadata(fetchServerConfig(issuer.issuer, { type: 'oidc' }), {
+      message: `The metadata \`${member}\` is required and must be ${kind}.`,
+      metadata: JSON.parse(JSON.stringify(served)),
+    });
+    await expectInvalidMetadata(fetchServerConfigByWellKnownUrl(issuer.metadataUrl, { type: 'oidc' }), {
+      message: `The metadata \`${member}\` is required and must be ${kind}.`,
+      metadata: JSON.parse(JSON.stringify(served)),
+    });
+  });
+
+  test('request handling needs only jwks_uri: a minimal document still verifies tokens', async () => {
     const issuer = await startIssuer();
     const minimal = { issuer: issuer.issuer, jwks_uri: issuer.jwksUri };
     issuer.setHandler(issuer.metadataUrl, (req, res) => sendJson(res, 200, minimal));
-    const config = await fetchServerConfig(issuer.issuer, { type: 'oidc' });
-    expect(config).toEqual({ type: 'oidc', metadata: { issuer: issuer.issuer, jwksUri: issuer.jwksUri } });
-    expect(validateServerConfig(config).isValid).toBe(false);
+    const auth = new MCPAuth({ server: { type: 'oidc', issuer: issuer.issuer } });
+    const { url } = await startApp(auth.bearerAuth('jwt'));
+    const r = await withToken(url, issuer.sign());
+    expect(r.status).toBe(200);
+    expect(r.body.auth.issuer).toBe(issuer.issuer);
   });
 
   test.each([
@@ -573,10 +593,10 @@ describe('several protected resources, each with several authorization servers',
     expect((await withToken(b, a2.sign({ aud: B }))).body.auth.issuer).toBe(a2.issuer);
     expect(a1.requests.map((r) => r.path)).toEqual(['/.well-known/openid-configuration', '/jwks']);
     expect(b1.requests.map((r) => r.path)).toEqual(['/b/.well-known/openid-configuration', '/b/jwks']);
-    // a2 is trusted by both resources: one discovery serves both (each middleware keeps its own JWKS cache).
+    // a2 is trusted by both resources: one discovery and one key set serve both middlewares.
     expect(countRequests(a2, a2.metadataUrl)).toBe(1);
-    expect(countRequests(a2, a2.jwksUri)).toBe(2);
-    expect(a2.requests.length).toBe(3);
+    expect(countRequests(a2, a2.jwksUri)).toBe(1);
+    expect(a2.requests.length).toBe(2);
   });
 
   test("a token from resource A's issuer is refused on resource B's endpoint, without contacting that issuer", async () => {
@@ -632,7 +652,7 @@ describe('warnings at construction', () => {
       },
     });
     expect(warnings.slice(before)).toEqual([
-      `mcp-auth-native: The protected resource \`${resource}\` lists \`offline_access\` in \`scopesSupported\`; the MCP specification says a protected resource SHOULD NOT (refresh tokens are between the client and the authorization server).`,
+      `mcp-auth-native: The protected resource \`${resource}\` lists \`offline_access\` in \`scopesSupported\`; the MCP specification says a protected resource SHOULD NOT (refresh tokens are between the client and the authorization server), so the metadata document leaves it out.`,
     ]);
   });
 

@@ -46,10 +46,14 @@ class Answers {
   /**
    * Keeps `outcome` for `header` when the native side marked it reusable (it does so for tokens
    * that come back). An identity is kept as a copy: the request's own `req.auth` may change.
+   * `get` answers a kept identity as a 200; with per-operation scopes the middleware then asks
+   * the native side whether it covers the request's operation.
    */
   remember(header, outcome) {
     if (outcome.reuseUntil === undefined) return
-    const accepted = outcome.status === 200
+    // An identity comes with a 200, and with a 403 for lack of per-operation scopes: then the
+    // identity is kept, and each request's operation is checked against it again.
+    const accepted = outcome.auth !== undefined && outcome.auth !== null
     this.put(header, {
       until: outcome.reuseUntil,
       keyEpoch: outcome.keyEpoch,

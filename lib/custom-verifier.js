@@ -3,6 +3,8 @@
 // wrapped here so that it reports a plain verdict and keeps its own result for `req.auth`.
 
 const {
+  MCPAuthAuthServerError,
+  MCPAuthConfigError,
   MCPAuthBearerAuthError,
   MCPAuthTokenVerificationError,
   MCPAuthJwtVerificationError,
@@ -13,7 +15,20 @@ function tokenErrorClass(error) {
   if (error instanceof MCPAuthJwtVerificationError) return 'MCPAuthJwtVerificationError'
   if (error instanceof MCPAuthTokenVerificationError) return 'MCPAuthTokenVerificationError'
   if (error instanceof MCPAuthBearerAuthError) return 'MCPAuthBearerAuthError'
+  if (error instanceof MCPAuthAuthServerError) return 'MCPAuthAuthServerError'
+  if (error instanceof MCPAuthConfigError) return 'MCPAuthConfigError'
   return undefined
+}
+
+const SERVER_CLASSES = new Set(['MCPAuthAuthServerError', 'MCPAuthConfigError'])
+
+/** `camelCase` keys as `snake_case`, deeply, as `mcp-auth` sends them (`snakecase-keys`). */
+function snakeKeys(value) {
+  if (Array.isArray(value)) return value.map(snakeKeys)
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(v)]),
+  )
 }
 
 /** A `cause` as JSON text (nested errors as name and message); undefined when it has none. */
@@ -110,7 +125,8 @@ function settler(verify, pending, report) {
         return {
           errorClass,
           code: String(error.code),
-          cause: causeJson(error.cause),
+          // A server-side error is answered 500 with its `toJson()` as the cause, as in mcp-auth.
+          cause: SERVER_CLASSES.has(errorClass) ? causeJson(snakeKeys(error.toJson())) : causeJson(error.cause),
           missingScopes: Array.isArray(missing) && missing.every((s) => typeof s === 'string') ? missing : undefined,
         }
       }

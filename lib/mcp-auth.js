@@ -7,12 +7,14 @@ const { plain } = require('./plain.js')
 const { jwtMiddleware, customMiddleware } = require('./middleware.js')
 const { metadataRouter, delegatedRouter } = require('./routers.js')
 const { warnOnce } = require('./warnings.js')
+const { RequestContext } = require('./request-context.js')
 
 /**
  * The entry point: checks the configuration, then makes `bearerAuth` middlewares for it.
  */
 class MCPAuth {
   #native
+  #context = new RequestContext()
 
   constructor(config) {
     try {
@@ -57,24 +59,54 @@ class MCPAuth {
    * issuers' key sets; a function `(token) => AuthInfo | Promise<AuthInfo>` verifies them itself.
    */
   bearerAuth(mode, options) {
-    if (typeof mode === 'function') {
-      try {
-        return customMiddleware(this.#native, mode, plain(options, 'options'))
-      } catch (error) {
-        throw fromNative(error)
-      }
-    }
-    if (mode !== 'jwt') {
+    if (typeof mode !== 'function' && mode !== 'jwt') {
       throw new TypeError(
         `bearerAuth: the mode must be 'jwt' or a verification function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`,
       )
     }
+    const { data, scopesFor } = nativeOptions(options)
+    const glue = { context: this.#context, scopesFor }
     try {
-      return jwtMiddleware(this.#native, plain(options, 'options'))
+      return typeof mode === 'function'
+        ? customMiddleware(this.#native, mode, data, glue)
+        : jwtMiddleware(this.#native, data, glue)
     } catch (error) {
       throw fromNative(error)
     }
   }
+
+  /**
+   * The `AuthInfo` of the request being handled (the same object as its `req.auth`), in every
+   * callback that descends from a `bearerAuth` middleware's `next()`; undefined elsewhere.
+   */
+  get authInfo() {
+    return this.#context.authInfo
+  }
+
+  /**
+   * Whether the current request's token grants every scope of `scopes`, under the
+   * `scopeHierarchy` of the middleware that admitted it; false outside a protected request.
+   */
+  hasScopes(scopes) {
+    return this.#context.hasScopes(scopes)
+  }
+}
+
+/**
+ * The options as JSON data for the native side: `scopesFor`, a function, stays in JS (the glue
+ * calls it per request and the native side checks its answers); the native side gets `true`.
+ */
+function nativeOptions(options) {
+  if (options === null || typeof options !== 'object' || !('scopesFor' in options)) {
+    return { data: plain(options, 'options'), scopesFor: undefined }
+  }
+  const { scopesFor, ...rest } = options
+  if (scopesFor !== undefined && typeof scopesFor !== 'function') {
+    throw new TypeError('`options.scopesFor` must be a function `(operation, req) => string[] | undefined`.')
+  }
+  const data = plain(rest, 'options')
+  if (scopesFor !== undefined) data.scopesFor = true
+  return { data, scopesFor }
 }
 
 module.exports = { MCPAuth }

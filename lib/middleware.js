@@ -1,19 +1,40 @@
 'use strict'
 // The `bearerAuth` middlewares: JWT mode and custom mode. The native side decides; these only hand
-// over the request's `Authorization` header and apply the outcome.
+// over the request's `Authorization` header (and, with per-operation scopes, its MCP operation)
+// and apply the outcome.
 
 const { refuse, isPreflight } = require('./respond.js')
 const { Pending } = require('./pending.js')
 const { Answers } = require('./answers.js')
 const { settler, forwardable } = require('./custom-verifier.js')
+const { requestedOf, UNPARSED_BODY_WARNING } = require('./operation.js')
+const { warnOnce } = require('./warnings.js')
 
-/** The middleware of `bearerAuth('jwt', options)`, made from the native configuration. */
-function jwtMiddleware(nativeAuth, options) {
+/**
+ * The request's MCP operation when the guard has per-operation scopes, else undefined (the plain
+ * `requiredScopes` path reads nothing more than the `Authorization` header).
+ */
+function operationReader(guard, scopesFor) {
+  if (!guard.perOperation) return () => undefined
+  return (req) => {
+    const requested = requestedOf(req, scopesFor)
+    if (requested !== undefined && requested.unreadable) warnOnce(UNPARSED_BODY_WARNING)
+    return requested
+  }
+}
+
+/**
+ * The middleware of `bearerAuth('jwt', options)`, made from the native configuration; `context`
+ * is the `MCPAuth`'s request context, `scopesFor` the option's function, if any.
+ */
+function jwtMiddleware(nativeAuth, options, { context, scopesFor }) {
   const pending = new Pending()
+  let guard
   const apply = (outcome, req, res, next) => {
     if (outcome.status !== 200) return refuse(res, outcome)
-    req.auth = outcome.auth
-    next()
+    const auth = outcome.auth
+    req.auth = auth
+    context.run(auth, guard, next)
   }
   let answers
   const done = (callId, outcome) => {
@@ -26,23 +47,39 @@ function jwtMiddleware(nativeAuth, options) {
       call.next(error)
     }
   }
-  const guard = nativeAuth.jwtGuard(done, options)
+  guard = nativeAuth.jwtGuard(done, options)
+  for (const warning of guard.warnings()) warnOnce(warning)
   answers = new Answers(guard)
+  const operation = operationReader(guard, scopesFor)
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
+    let requested
+    try {
+      requested = operation(req)
+    } catch (error) {
+      return next(error) // `scopesFor` threw: the application's error
+    }
     const header = req.headers.authorization
     const known = answers.get(header)
-    if (known !== undefined) return apply(known, req, res, next)
+    if (known !== undefined) {
+      // A token verified before: with per-operation scopes, whether it may do *this* operation
+      // is decided again (one token may be allowed one tool and refused another).
+      if (known.status === 200 && requested !== undefined) {
+        const refusal = guard.check(known.auth.scopes, requested)
+        if (refusal !== null) return refuse(res, refusal)
+      }
+      return apply(known, req, res, next)
+    }
     const callId = pending.open({ header, req, res, next })
     let outcome
     try {
-      outcome = guard.verify(header, callId)
+      outcome = requested === undefined ? guard.verify(header, callId) : guard.verify(header, callId, requested)
     } catch (error) {
       pending.close(callId)
       return next(error)
     }
     if (outcome) {
-      // Answered at once (a problem with the header): nothing went to the native side.
+      // Answered at once (a problem with the header or the operation): nothing went to the native side.
       pending.close(callId)
       apply(outcome, req, res, next)
     }
@@ -53,12 +90,13 @@ function jwtMiddleware(nativeAuth, options) {
  * The middleware of `bearerAuth(verify, options)`. Each waiting request's record also receives
  * the user's own result (which becomes `req.auth`) or error (for `next`) from the wrapper.
  */
-function customMiddleware(nativeAuth, verify, options) {
+function customMiddleware(nativeAuth, verify, options, { context, scopesFor }) {
   const pending = new Pending()
+  let guard
   const apply = (outcome, call) => {
     if (outcome.status === 200) {
       call.req.auth = call.value
-      call.next()
+      context.run(call.value, guard, call.next)
     } else if (outcome.forward) {
       call.next(forwardable(call.error))
     } else {
@@ -74,22 +112,30 @@ function customMiddleware(nativeAuth, verify, options) {
       call.next(error)
     }
   }
-  let guard
   const report = (callId, verdict) => guard.settled(callId, verdict)
   guard = nativeAuth.customGuard(settler(verify, pending, report), done, options)
+  for (const warning of guard.warnings()) warnOnce(warning)
+  const operation = operationReader(guard, scopesFor)
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
+    let requested
+    try {
+      requested = operation(req)
+    } catch (error) {
+      return next(error) // `scopesFor` threw: the application's error
+    }
     const call = { req, res, next, value: undefined, error: undefined }
     const callId = pending.open(call)
     let outcome
     try {
-      outcome = guard.verify(req.headers.authorization, callId)
+      const header = req.headers.authorization
+      outcome = requested === undefined ? guard.verify(header, callId) : guard.verify(header, callId, requested)
     } catch (error) {
       pending.close(callId)
       return next(error)
     }
     if (outcome) {
-      // Answered at once (a problem with the header): nothing went to the native side.
+      // Answered at once (a problem with the header or the operation): nothing went to the native side.
       pending.close(callId)
       apply(outcome, call)
     }

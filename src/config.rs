@@ -251,7 +251,7 @@ impl AuthConfig {
             let scopes = present(&r.metadata, "scopesSupported").and_then(Value::as_array);
             if scopes.is_some_and(|s| s.iter().any(|s| s.as_str() == Some("offline_access"))) {
                 out.push(format!(
-                    "The protected resource `{}` lists `offline_access` in `scopesSupported`; the MCP specification says a protected resource SHOULD NOT (refresh tokens are between the client and the authorization server).",
+                    "The protected resource `{}` lists `offline_access` in `scopesSupported`; the MCP specification says a protected resource SHOULD NOT (refresh tokens are between the client and the authorization server), so the metadata document leaves it out.",
                     r.resource
                 ));
             }

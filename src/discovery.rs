@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::error::{AuthError, ErrorCode};
 use crate::fetch::{FetchError, Fetcher};
+use crate::jwks::KeySets;
 use crate::jwt::UniqueObject;
 use crate::remote::{Remote, FIRST_RETRY};
 use serde_json::{Map, Value};
@@ -150,12 +151,19 @@ pub struct Discovery {
     issuer: String,
     url: Option<String>,
     remote: Remote<ServerMetadata>,
+    /// The issuer's key sets, shared by every middleware that trusts it.
+    pub key_sets: KeySets,
 }
 
 impl Discovery {
     /// Metadata given up front; nothing is fetched.
     pub fn resolved(metadata: ServerMetadata) -> Self {
-        Self { issuer: metadata.issuer.clone(), url: None, remote: Remote::preset(metadata) }
+        Self {
+            issuer: metadata.issuer.clone(),
+            url: None,
+            remote: Remote::preset(metadata),
+            key_sets: KeySets::default(),
+        }
     }
 
     /// Metadata discovered from the issuer's well-known URL on first need.
@@ -164,6 +172,7 @@ impl Discovery {
             issuer: issuer_str.to_owned(),
             url: Some(well_known_url(issuer, server_type).to_string()),
             remote: Remote::default(),
+            key_sets: KeySets::default(),
         }
     }
 

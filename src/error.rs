@@ -128,6 +128,12 @@ error_codes! {
     /// A custom verifier returned something that is not an `AuthInfo`: HTTP 500.
     InvalidAuthInfo => (Service, "invalid_auth_info",
         "The custom verification function did not return a valid `AuthInfo`."),
+    /// Per-operation scopes are configured but the request body was not parsed: HTTP 500.
+    UnparsedBody => (Service, "unparsed_body",
+        "The request body was not parsed, so the scopes of its MCP operation cannot be checked: use `express.json()` (or another JSON body parser) before `bearerAuth`."),
+    /// `scopesFor` returned something that is not a list of scopes: HTTP 500.
+    InvalidScopesFor => (Service, "invalid_scopes_for",
+        "`scopesFor` must return an array of RFC 6749 scope tokens or `undefined`."),
     /// The server cannot authenticate requests because of its configuration: HTTP 500.
     ServerError => (Service, "server_error",
         "An error occurred with the authorization server."),
@@ -191,6 +197,8 @@ impl ErrorCode {
             | MissingJwksUri
             | FetchServerConfigError
             | InvalidAuthInfo
+            | UnparsedBody
+            | InvalidScopesFor
             | ServerError => Disposition::ServerError,
         }
     }
@@ -214,12 +222,15 @@ pub struct AuthError {
     pub missing_scopes: Vec<String>,
     /// For `temporarily_unavailable`: when a retry may succeed.
     pub retry_after: Option<Duration>,
+    /// For `missing_required_scopes`: the challenge's `scope`, every scope the request needs
+    /// (space-separated). Defaults to the endpoint's `requiredScopes`.
+    pub challenge_scope: Option<String>,
 }
 
 impl AuthError {
     /// An error with no cause.
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, cause: None, missing_scopes: Vec::new(), retry_after: None }
+        Self { code, cause: None, missing_scopes: Vec::new(), retry_after: None, challenge_scope: None }
     }
 
     /// An error whose cause is a sentence.
@@ -235,9 +246,15 @@ impl AuthError {
         Self { cause: Some(Value::Object(cause)), ..Self::new(code) }
     }
 
-    /// `missing_required_scopes` listing what is missing.
+    /// `missing_required_scopes` listing what is missing, also as the cause `{ missing_scopes }`.
     pub fn missing_scopes(missing: Vec<String>) -> Self {
-        Self { missing_scopes: missing, ..Self::new(ErrorCode::MissingRequiredScopes) }
+        let mut cause = serde_json::Map::new();
+        cause.insert("missing_scopes".into(), Value::Array(missing.iter().cloned().map(Value::String).collect()));
+        Self {
+            missing_scopes: missing,
+            cause: Some(Value::Object(cause)),
+            ..Self::new(ErrorCode::MissingRequiredScopes)
+        }
     }
 
     /// `temporarily_unavailable`, retryable after `retry_after`.

@@ -14,8 +14,10 @@ use crate::jwt;
 use crate::options::{AudienceOption, BearerOptions};
 use crate::recent::{self, Recent};
 use crate::response::{ChallengeContext, Rejection};
+use crate::scopes::{self, Requested};
 use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -58,6 +60,8 @@ struct Trusted {
 pub struct Guard {
     trusted: Vec<Trusted>,
     audience: Option<ExpectedAudience>,
+    /// The expected audience as configured (a string stays a string), for `cause.expected`.
+    audience_configured: Value,
     options: BearerOptions,
     context: ChallengeContext,
     fetcher: Arc<dyn Fetcher>,
@@ -122,15 +126,22 @@ impl Guard {
                 .map(|p| p.metadata_url.clone())
                 .or_else(|| crate::discovery::http_url(r).map(|u| crate::config::resource_metadata_url(&u)))
         });
-        let audience = match &options.audience {
-            AudienceOption::Off => None,
-            AudienceOption::Values(v) => Some(ExpectedAudience::new(v.clone())),
-            AudienceOption::Resource => options.resource.clone().map(|r| ExpectedAudience::new(vec![r])),
+        let (audience, audience_configured) = match &options.audience {
+            AudienceOption::Off => (None, Value::Null),
+            AudienceOption::Values(v) => {
+                (Some(ExpectedAudience::new(v.clone())), Value::Array(v.iter().cloned().map(Value::String).collect()))
+            }
+            AudienceOption::One(a) => (Some(ExpectedAudience::new(vec![a.clone()])), Value::String(a.clone())),
+            AudienceOption::Resource => match options.resource.clone() {
+                Some(r) => (Some(ExpectedAudience::new(vec![r.clone()])), Value::String(r)),
+                None => (None, Value::Null),
+            },
         };
-        let scope = (!options.required_scopes.is_empty()).then(|| options.required_scopes.join(" "));
+        let scope = scopes::challenge_scope(&options.required_scopes);
         Ok(Guard {
             trusted: servers.into_iter().map(|server| Trusted { server, jwks: OnceLock::new() }).collect(),
             audience,
+            audience_configured,
             context: ChallengeContext { resource_metadata, scope },
             options,
             fetcher,
@@ -200,12 +211,10 @@ impl Guard {
                         format!("The authorization server `{iss}` does not publish a `jwks_uri`."),
                     )
                 })?;
-                trusted
-                    .jwks
-                    .get_or_init(|| {
-                        Arc::new(Jwks::new(uri, self.options.jwks, self.fetcher.clone(), self.clock.clone()))
-                    })
-                    .clone()
+                // Shared with every other middleware of this `MCPAuth` that trusts the issuer.
+                let shared =
+                    trusted.server.discovery.key_sets.get_or_make(uri, self.options.jwks, &self.fetcher, &self.clock);
+                trusted.jwks.get_or_init(|| shared).clone()
             }
         };
         let key = jwks.key_for(jwt.header.kid.as_deref(), alg).await?;
@@ -221,8 +230,12 @@ impl Guard {
     }
 
     /// Custom mode: waits for the verifier's verdict (`None` when it could not be called) at most
-    /// `verifyTimeout`, judges it, then checks issuer, audience and scopes as in JWT mode.
-    pub async fn verify_custom(&self, verdict: impl Future<Output = Option<Verdict>>) -> CustomDecision {
+    /// `verifyTimeout`, judges it, then checks issuer, audience and the `needed` scopes as in JWT mode.
+    pub async fn verify_custom(
+        &self,
+        verdict: impl Future<Output = Option<Verdict>>,
+        needed: &[String],
+    ) -> CustomDecision {
         let timeout = self.options.verify_timeout;
         let verdict = match tokio::time::timeout(timeout, verdict).await {
             Ok(Some(v)) => v,
@@ -240,7 +253,7 @@ impl Guard {
             }
         };
         match verifier::judge(verdict) {
-            Judgement::Identity(info) => match self.authorize(&info) {
+            Judgement::Identity(info) => match self.authorize_for(&info, needed) {
                 Ok(()) => CustomDecision::Accept(info),
                 Err(e) => CustomDecision::Reject(e),
             },
@@ -249,11 +262,49 @@ impl Guard {
         }
     }
 
-    /// Checks issuer, audience and scopes of a verified identity (both modes).
+    /// Checks issuer, audience and `requiredScopes` of a verified identity (both modes).
     pub fn authorize(&self, info: &AuthInfo) -> Result<(), AuthError> {
+        self.authorize_for(info, &self.options.required_scopes)
+    }
+
+    /// Checks issuer, audience and the scopes `needed` (see [`Guard::needed`]) of a verified identity.
+    pub fn authorize_for(&self, info: &AuthInfo, needed: &[String]) -> Result<(), AuthError> {
         self.check_issuer(&info.issuer)?;
         self.check_audience(info)?;
-        self.check_scopes(info)
+        self.check_needed(&info.scopes, needed)
+    }
+
+    /// Whether per-operation scopes (`toolScopes`, `scopesFor`) are configured: only then does
+    /// the glue read the request's operation.
+    pub fn per_operation(&self) -> bool {
+        self.options.operations.is_active()
+    }
+
+    /// Every scope a request needs: `requiredScopes`, then its operations' (`toolScopes`, the
+    /// answers of `scopesFor`). Fails for a request whose operation could not be read, or a bad
+    /// `scopesFor` answer.
+    pub fn needed<'a>(&'a self, requested: Option<&Requested>) -> Result<Cow<'a, [String]>, AuthError> {
+        match requested {
+            Some(r) if self.per_operation() => {
+                self.options.operations.needed(&self.options.required_scopes, r).map(Cow::Owned)
+            }
+            _ => Ok(Cow::Borrowed(&self.options.required_scopes)),
+        }
+    }
+
+    /// Every required scope is granted, under the scope hierarchy.
+    pub fn check_scopes(&self, info: &AuthInfo) -> Result<(), AuthError> {
+        self.check_needed(&info.scopes, &self.options.required_scopes)
+    }
+
+    /// `granted` covers every scope of `needed` under the scope hierarchy.
+    pub fn check_needed(&self, granted: &[String], needed: &[String]) -> Result<(), AuthError> {
+        scopes::check(&self.options.hierarchy, granted, needed)
+    }
+
+    /// Whether `granted` covers every scope of `wanted` under the scope hierarchy.
+    pub fn grants(&self, granted: &[String], wanted: &[String]) -> bool {
+        self.options.hierarchy.missing(granted, wanted).is_empty()
     }
 
     /// The issuer is one of this endpoint's trusted authorization servers.
@@ -274,20 +325,9 @@ impl Guard {
         if let Some(expected) = &self.audience {
             let ok = info.audience.as_ref().is_some_and(|a| expected.matches(a.iter()));
             if !ok {
-                let expected_json = Value::Array(expected.configured.iter().cloned().map(Value::String).collect());
                 let actual = info.audience.as_ref().map_or(Value::Null, |a| a.to_json());
-                return Err(AuthError::mismatch(ErrorCode::InvalidAudience, expected_json, actual));
+                return Err(AuthError::mismatch(ErrorCode::InvalidAudience, self.audience_configured.clone(), actual));
             }
-        }
-        Ok(())
-    }
-
-    /// Every required scope is granted.
-    pub fn check_scopes(&self, info: &AuthInfo) -> Result<(), AuthError> {
-        let missing: Vec<String> =
-            self.options.required_scopes.iter().filter(|s| !info.scopes.contains(s)).cloned().collect();
-        if !missing.is_empty() {
-            return Err(AuthError::missing_scopes(missing));
         }
         Ok(())
     }
@@ -535,7 +575,7 @@ mod tests {
     #[tokio::test]
     async fn a_custom_identity_passes_the_same_checks_as_a_jwt() {
         let g = custom(json!({ "requiredScopes": ["read"] }));
-        let d = g.verify_custom(async { returned(identity(json!({}))) }).await;
+        let d = g.verify_custom(async { returned(identity(json!({}))) }, &g.options().required_scopes).await;
         assert!(matches!(&d, CustomDecision::Accept(info) if info.client_id == "c"), "{d:?}");
         let cases = [
             (json!({ "issuer": "https://evil.example.com" }), ErrorCode::InvalidIssuer),
@@ -543,7 +583,7 @@ mod tests {
             (json!({ "scopes": [] }), ErrorCode::MissingRequiredScopes),
         ];
         for (extra, code) in cases {
-            let d = g.verify_custom(async { returned(identity(extra.clone())) }).await;
+            let d = g.verify_custom(async { returned(identity(extra.clone())) }, &g.options().required_scopes).await;
             assert_eq!(rejected_code(d), Some(code), "{extra}");
         }
     }
@@ -552,7 +592,7 @@ mod tests {
     async fn a_verifier_that_never_settles_is_unavailable_after_the_timeout() {
         let g = custom(json!({ "verifyTimeout": 50 }));
         let started = std::time::Instant::now();
-        let d = g.verify_custom(std::future::pending()).await;
+        let d = g.verify_custom(std::future::pending(), &[]).await;
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
         match d {
             CustomDecision::Reject(e) => {
@@ -566,13 +606,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_verifier_that_cannot_be_called_is_unavailable() {
-        let d = custom(json!({})).verify_custom(async { None }).await;
+        let d = custom(json!({})).verify_custom(async { None }, &[]).await;
         assert_eq!(rejected_code(d), Some(ErrorCode::TemporarilyUnavailable));
     }
 
     #[tokio::test]
     async fn a_verifier_failure_is_forwarded() {
-        let d = custom(json!({})).verify_custom(async { Some(Verdict::Failed) }).await;
+        let d = custom(json!({})).verify_custom(async { Some(Verdict::Failed) }, &[]).await;
         assert_eq!(d, CustomDecision::Forward);
     }
 

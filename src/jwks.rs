@@ -8,7 +8,7 @@ use crate::error::{AuthError, ErrorCode};
 use crate::fetch::Fetcher;
 use crate::jwk::{KeySet, PublicKey, Selection};
 use crate::remote::{Remote, FIRST_RETRY};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Timing of the remote key set (the `remoteJwkSet` option).
@@ -102,6 +102,32 @@ impl Jwks {
                 select(set, kid, alg)?.ok_or_else(unknown_key)
             }
         }
+    }
+}
+
+/// The key sets of one issuer, shared by every middleware of one `MCPAuth`: one per JWKS URL and
+/// timing, so that N middlewares mean one fetch.
+#[derive(Default)]
+pub struct KeySets {
+    sets: Mutex<Vec<Arc<Jwks>>>,
+}
+
+impl KeySets {
+    /// The key set at `uri` with `options`, made on first need.
+    pub fn get_or_make(
+        &self,
+        uri: String,
+        options: JwksOptions,
+        fetcher: &Arc<dyn Fetcher>,
+        clock: &Arc<dyn Clock>,
+    ) -> Arc<Jwks> {
+        let mut sets = self.sets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = sets.iter().find(|j| j.uri == uri && j.options == options) {
+            return found.clone();
+        }
+        let made = Arc::new(Jwks::new(uri, options, fetcher.clone(), clock.clone()));
+        sets.push(made.clone());
+        made
     }
 }
 

@@ -28,6 +28,7 @@ pub mod recent;
 pub mod remote;
 pub mod resource_metadata;
 pub mod response;
+pub mod scopes;
 pub mod server_config;
 pub mod server_validation;
 pub mod verifier;

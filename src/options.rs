@@ -5,6 +5,7 @@ use crate::claims::ClaimRules;
 use crate::config::{deny_unknown, object, present, type_error};
 use crate::error::ConfigError;
 use crate::jwks::JwksOptions;
+use crate::scopes::{OperationScopes, ScopeHierarchy, OFFLINE_ACCESS};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -16,8 +17,10 @@ pub enum AudienceOption {
     Resource,
     /// `audience: false`: no check.
     Off,
-    /// Any one of these.
+    /// Any one of these, configured as an array.
     Values(Vec<String>),
+    /// This one, configured as a string.
+    One(String),
 }
 
 /// Checked `bearerAuth` options.
@@ -41,6 +44,10 @@ pub struct BearerOptions {
     pub claims: ClaimRules,
     /// Remote key set timing.
     pub jwks: JwksOptions,
+    /// `toolScopes` and whether `scopesFor` is set. Defaults to none.
+    pub operations: OperationScopes,
+    /// `scopeHierarchy`, closed. Defaults to none.
+    pub hierarchy: ScopeHierarchy,
 }
 
 impl Default for BearerOptions {
@@ -55,6 +62,8 @@ impl Default for BearerOptions {
             typ: None,
             claims: ClaimRules::default(),
             jwks: JwksOptions::default(),
+            operations: OperationScopes::default(),
+            hierarchy: ScopeHierarchy::default(),
         }
     }
 }
@@ -109,6 +118,21 @@ pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
+fn scope_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
+    let list = string_list(v, path)?;
+    if let Some(bad) = list.iter().find(|s| !is_scope_token(s)) {
+        return Err(ConfigError::Type(format!(
+            "`{path}` entry {bad:?} is not an RFC 6749 scope token (no spaces, quotes, backslashes or control characters)."
+        )));
+    }
+    Ok(list)
+}
+
+/// `{ [scope or tool]: scope[] }`, in the order given.
+fn scope_map(v: &Value, path: &str) -> Result<Vec<(String, Vec<String>)>, ConfigError> {
+    object(v, path)?.iter().map(|(k, v)| Ok((k.clone(), scope_list(v, &format!("{path}.{k}"))?))).collect()
+}
+
 const TOP: &[&str] = &[
     "resource",
     "audience",
@@ -118,6 +142,9 @@ const TOP: &[&str] = &[
     "jwtVerify",
     "remoteJwkSet",
     "remoteJwtSet",
+    "toolScopes",
+    "scopesFor",
+    "scopeHierarchy",
 ];
 const JWT_VERIFY: &[&str] = &["clockTolerance", "algorithms", "typ", "maxTokenAge", "requiredClaims"];
 const REMOTE: &[&str] = &["timeoutDuration", "cooldownDuration", "cacheMaxAge"];
@@ -137,7 +164,7 @@ impl BearerOptions {
         if let Some(a) = present(map, "audience") {
             o.audience = match a {
                 Value::Bool(false) => AudienceOption::Off,
-                Value::String(s) if !s.is_empty() => AudienceOption::Values(vec![s.clone()]),
+                Value::String(s) if !s.is_empty() => AudienceOption::One(s.clone()),
                 Value::Array(_) => {
                     let list = string_list(a, "options.audience")?;
                     if list.is_empty() || list.iter().any(String::is_empty) {
@@ -149,12 +176,23 @@ impl BearerOptions {
             };
         }
         if let Some(s) = present(map, "requiredScopes") {
-            o.required_scopes = string_list(s, "options.requiredScopes")?;
-            if let Some(bad) = o.required_scopes.iter().find(|s| !is_scope_token(s)) {
+            o.required_scopes = scope_list(s, "options.requiredScopes")?;
+        }
+        if let Some(t) = present(map, "toolScopes") {
+            o.operations.tools = scope_map(t, "options.toolScopes")?.into_iter().collect();
+        }
+        if let Some(f) = present(map, "scopesFor") {
+            // The glue checks that it is a function and hands over `true` in its place.
+            o.operations.scopes_for = f.as_bool().ok_or_else(|| type_error("options.scopesFor", "a function"))?;
+        }
+        if let Some(h) = present(map, "scopeHierarchy") {
+            let edges = scope_map(h, "options.scopeHierarchy")?;
+            if let Some((bad, _)) = edges.iter().find(|(k, _)| !is_scope_token(k)) {
                 return Err(ConfigError::Type(format!(
-                    "`options.requiredScopes` entry {bad:?} is not an RFC 6749 scope token (no spaces, quotes, backslashes or control characters)."
+                    "`options.scopeHierarchy` key {bad:?} is not an RFC 6749 scope token (no spaces, quotes, backslashes or control characters)."
                 )));
             }
+            o.hierarchy = ScopeHierarchy::new(&edges);
         }
         if let Some(b) = present(map, "showErrorDetails") {
             o.show_error_details = b.as_bool().ok_or_else(|| type_error("options.showErrorDetails", "a boolean"))?;
@@ -192,6 +230,18 @@ impl BearerOptions {
             }
         }
         Ok(o)
+    }
+
+    /// Advice about the options, one sentence each: `offline_access` among the required scopes.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.required_scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+            out.push("`requiredScopes` lists `offline_access`: it asks for a refresh token, not for access, so challenges leave it out (MCP authorization: SHOULD NOT).".to_owned());
+        }
+        if self.operations.tools.values().flatten().any(|s| s == OFFLINE_ACCESS) {
+            out.push("`toolScopes` lists `offline_access`: it asks for a refresh token, not for access, so challenges leave it out (MCP authorization: SHOULD NOT).".to_owned());
+        }
+        out
     }
 
     /// Checks the options of `bearerAuth(verify, options)`: the JWT-only options do not apply.

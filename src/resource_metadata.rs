@@ -30,7 +30,14 @@ pub fn document(resource: &ProtectedResource) -> Map<String, Value> {
         if key == "resource" || key == "authorizationServers" || value.is_null() {
             continue;
         }
-        doc.insert(snake_case(key), value.clone());
+        let value = match (key.as_str(), value) {
+            // MCP 2026-07-28: `offline_access` SHOULD NOT be advertised (the configuration warns).
+            ("scopesSupported", Value::Array(list)) => Value::Array(
+                list.iter().filter(|s| s.as_str() != Some(crate::scopes::OFFLINE_ACCESS)).cloned().collect(),
+            ),
+            _ => value.clone(),
+        };
+        doc.insert(snake_case(key), value);
     }
     doc
 }
@@ -70,5 +77,15 @@ mod tests {
     fn snake_case_handles_acronyms_letter_by_letter() {
         assert_eq!(snake_case("tlsClientCertificateBoundAccessTokens"), "tls_client_certificate_bound_access_tokens");
         assert_eq!(snake_case("resource"), "resource");
+    }
+
+    #[test]
+    fn offline_access_is_not_advertised() {
+        let config = AuthConfig::parse(&json!({ "protectedResources": { "metadata": {
+            "resource": "https://r", "scopesSupported": ["read", "offline_access", "write"] } } }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Mode::Resources(list) = &config.mode else { panic!("legacy") };
+        let doc = list.first().map(document).unwrap_or_default();
+        assert_eq!(doc.get("scopes_supported"), Some(&json!(["read", "write"])));
     }
 }

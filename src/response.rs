@@ -51,7 +51,7 @@ impl Rejection {
                 let challenge = Challenge {
                     error,
                     error_description: error.map(|_| err.code.description()),
-                    scope: ctx.scope.as_deref(),
+                    scope: err.challenge_scope.as_deref().or(ctx.scope.as_deref()),
                     resource_metadata: ctx.resource_metadata.as_deref(),
                 };
                 Rejection {
@@ -79,13 +79,23 @@ impl Rejection {
             }
             Disposition::ServerError => {
                 let mut b = match (err.code, err.reason()) {
-                    // A broken verifier is the application's own bug: say which field, always.
-                    (ErrorCode::InvalidAuthInfo, Some(reason)) => {
+                    // The application's own bug (a broken verifier, `scopesFor`, no body parser):
+                    // say what is wrong, always.
+                    (ErrorCode::InvalidAuthInfo | ErrorCode::InvalidScopesFor, Some(reason)) => {
                         body(ErrorCode::ServerError.as_str(), &format!("{} {reason}", err.code.description()))
+                    }
+                    (ErrorCode::UnparsedBody | ErrorCode::InvalidScopesFor, _) => {
+                        body(ErrorCode::ServerError.as_str(), err.code.description())
                     }
                     _ => body(ErrorCode::ServerError.as_str(), ErrorCode::ServerError.description()),
                 };
-                if show_details && err.code != ErrorCode::ServerError {
+                if err.code == ErrorCode::ServerError {
+                    // An error a custom verifier threw (`MCPAuthAuthServerError`, ...): its
+                    // `toJson()`, as `mcp-auth` shows it.
+                    if let (true, Some(cause)) = (show_details, &err.cause) {
+                        b.insert("cause".into(), cause.clone());
+                    }
+                } else if show_details && !matches!(err.code, ErrorCode::UnparsedBody | ErrorCode::InvalidScopesFor) {
                     let mut inner = body(err.code.as_str(), err.code.description());
                     if let Some(cause) = &err.cause {
                         inner.insert("cause".into(), cause.clone());

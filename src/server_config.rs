@@ -85,9 +85,9 @@ pub fn camel_case(name: &str) -> String {
 /// Checks a (possibly transpiled) snake_case metadata document and returns it in camelCase.
 ///
 /// The document must be an object; its `issuer` must equal `expected_issuer` when one is given;
-/// `jwks_uri`, when present, must be an http(s) URL; and the RFC 8414 members `mcp-auth` knows must
-/// have their types. Members clients need (endpoints, response types) are not required here:
-/// `validateServerConfig` reports them.
+/// `jwks_uri`, when present, must be an http(s) URL; the members `mcp-auth`'s schema requires
+/// (`issuer`, `authorization_endpoint`, `token_endpoint`, `response_types_supported`) must be
+/// present, and the RFC 8414 members it knows must have their types.
 pub fn resolve(document: &Value, expected_issuer: Option<&str>) -> Result<Map<String, Value>, ServerConfigError> {
     let Value::Object(map) = document else {
         return Err(ServerConfigError::invalid("The server metadata is not a JSON object."));
@@ -103,9 +103,11 @@ pub fn resolve(document: &Value, expected_issuer: Option<&str>) -> Result<Map<St
         return Err(err);
     }
     let camel: Map<String, Value> = map.iter().map(|(k, v)| (camel_case(k), v.clone())).collect();
-    if let Some(p) = schema_problem(&camel, false) {
+    // As `mcp-auth`'s schema: the members it requires must be there, and known ones typed.
+    if let Some(p) = schema_problem(&camel, true) {
         let snake = crate::resource_metadata::snake_case(p.member);
-        return Err(ServerConfigError::invalid(format!("The metadata `{snake}` must be {}.", p.kind.describe())));
+        let why = if p.missing { "is required and must be" } else { "must be" };
+        return Err(ServerConfigError::invalid(format!("The metadata `{snake}` {why} {}.", p.kind.describe())));
     }
     Ok(camel)
 }
@@ -160,13 +162,13 @@ mod tests {
 
     #[test]
     fn resolve_returns_camel_case_and_checks_the_issuer_exactly() {
-        let doc =
-            json!({ "issuer": "https://as.example.com", "jwks_uri": "https://as.example.com/jwks", "x_custom": 1 });
-        let got = resolve(&doc, Some("https://as.example.com")).ok();
-        assert_eq!(
-            got.map(Value::Object),
-            Some(json!({ "issuer": "https://as.example.com", "jwksUri": "https://as.example.com/jwks", "xCustom": 1 }))
+        let doc = required(
+            json!({ "issuer": "https://as.example.com", "jwks_uri": "https://as.example.com/jwks", "x_custom": 1 }),
         );
+        let got = resolve(&doc, Some("https://as.example.com")).ok();
+        assert_eq!(got.as_ref().and_then(|m| m.get("jwksUri")), Some(&json!("https://as.example.com/jwks")));
+        assert_eq!(got.as_ref().and_then(|m| m.get("xCustom")), Some(&json!(1)));
+        assert_eq!(got.as_ref().and_then(|m| m.get("tokenEndpoint")), Some(&json!("https://i/token")));
         let e = resolve(&doc, Some("https://as.example.com/")).err().unwrap_or_else(|| panic!("accepted"));
         assert_eq!(e.code, ErrorCode::InvalidServerMetadata);
         assert_eq!(e.cause["expected"], "https://as.example.com/");
@@ -174,19 +176,43 @@ mod tests {
         assert!(resolve(&doc, None).is_ok());
     }
 
+    /// `extra` with the members `mcp-auth`'s schema requires.
+    fn required(extra: Value) -> Value {
+        let mut doc = json!({ "issuer": "https://i", "authorization_endpoint": "https://i/authorize",
+            "token_endpoint": "https://i/token", "response_types_supported": ["code"] });
+        if let (Some(d), Value::Object(extra)) = (doc.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        doc
+    }
+
+    #[test]
+    fn resolve_rejects_documents_lacking_what_mcp_auths_schema_requires() {
+        let msg = |doc: Value| resolve(&doc, None).err().map(|e| e.message).unwrap_or_default();
+        for (member, kind) in [
+            ("authorization_endpoint", "a string"),
+            ("token_endpoint", "a string"),
+            ("response_types_supported", "an array of strings"),
+        ] {
+            let mut doc = required(json!({}));
+            doc.as_object_mut().map(|d| d.remove(member));
+            assert_eq!(msg(doc), format!("The metadata `{member}` is required and must be {kind}."));
+        }
+        let mut wrong = required(json!({}));
+        wrong["token_endpoint"] = json!(5);
+        assert_eq!(msg(wrong), "The metadata `token_endpoint` must be a string.");
+    }
+
     #[test]
     fn resolve_rejects_bad_documents_naming_the_member() {
         let msg = |doc: Value| resolve(&doc, None).err().map(|e| e.message).unwrap_or_default();
         assert_eq!(msg(json!([])), "The server metadata is not a JSON object.");
         assert_eq!(msg(json!({ "jwks_uri": "https://j" })), "The metadata has no `issuer` string.");
+        assert_eq!(msg(required(json!({ "jwks_uri": "ftp://j" }))), "The metadata `jwks_uri` is not an http(s) URL.");
         assert_eq!(
-            msg(json!({ "issuer": "https://i", "jwks_uri": "ftp://j" })),
-            "The metadata `jwks_uri` is not an http(s) URL."
-        );
-        assert_eq!(
-            msg(json!({ "issuer": "https://i", "scopes_supported": "read" })),
+            msg(required(json!({ "scopes_supported": "read" }))),
             "The metadata `scopes_supported` must be an array of strings."
         );
-        assert!(resolve(&json!({ "issuer": "https://i" }), None).is_ok());
+        assert!(resolve(&required(json!({})), None).is_ok());
     }
 }

@@ -14,7 +14,8 @@ pub enum Verdict {
     Returned(String),
     /// It returned something JSON cannot carry; why.
     Unrepresentable(String),
-    /// It threw (or rejected with) an mcp-auth error of a JS class, with its `code`.
+    /// It threw (or rejected with) an mcp-auth error of a JS class, with its `code`. For
+    /// `MCPAuthAuthServerError` and `MCPAuthConfigError` the cause is the error's `toJson()`.
     Threw {
         /// The JS class name, e.g. `MCPAuthJwtVerificationError`.
         class: String,
@@ -52,9 +53,15 @@ pub fn judge(verdict: Verdict) -> Judgement {
             Err(_) => Judgement::Refused(AuthError::with_reason(ErrorCode::InvalidAuthInfo, "It is not JSON data.")),
         },
         Verdict::Unrepresentable(why) => Judgement::Refused(AuthError::with_reason(ErrorCode::InvalidAuthInfo, why)),
-        Verdict::Threw { class, code, cause, missing_scopes } => match thrown_code(&class, &code) {
-            Some(code) => Judgement::Refused(AuthError { cause, missing_scopes, ..AuthError::new(code) }),
-            None => Judgement::Forward,
+        Verdict::Threw { class, code, cause, missing_scopes } => match ErrorClass::from_js_name(&class) {
+            // As `mcp-auth` answers them: 500 `server_error`, the error's `toJson()` as the cause.
+            Some(ErrorClass::AuthServer | ErrorClass::Config) => {
+                Judgement::Refused(AuthError { cause, ..AuthError::new(ErrorCode::ServerError) })
+            }
+            _ => match thrown_code(&class, &code) {
+                Some(code) => Judgement::Refused(AuthError { cause, missing_scopes, ..AuthError::new(code) }),
+                None => Judgement::Forward,
+            },
         },
         Verdict::Failed => Judgement::Forward,
     }
@@ -253,9 +260,19 @@ mod tests {
     #[test]
     fn other_errors_are_forwarded() {
         assert_eq!(judge(Verdict::Failed), Judgement::Forward);
-        for class in ["MCPAuthAuthServerError", "MCPAuthConfigError", "MCPAuthError", "TypeError"] {
+        for class in ["MCPAuthError", "TypeError"] {
             let v = Verdict::Threw { class: class.into(), code: "x".into(), cause: None, missing_scopes: vec![] };
             assert_eq!(judge(v), Judgement::Forward, "{class}");
+        }
+    }
+
+    #[test]
+    fn auth_server_and_config_errors_are_server_errors_with_their_json_as_cause() {
+        for class in ["MCPAuthAuthServerError", "MCPAuthConfigError"] {
+            let cause = Some(serde_json::json!({ "error": "x", "error_description": "y" }));
+            let v =
+                Verdict::Threw { class: class.into(), code: "x".into(), cause: cause.clone(), missing_scopes: vec![] };
+            assert_eq!(judge(v), Judgement::Refused(AuthError { cause, ..AuthError::new(ErrorCode::ServerError) }));
         }
     }
 

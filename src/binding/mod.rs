@@ -3,6 +3,7 @@
 
 mod discovery;
 mod inspect;
+mod operation;
 mod outcome;
 mod verifier;
 
@@ -13,10 +14,12 @@ use crate::fetch::{Fetcher, HttpFetcher};
 use crate::guard::{CustomDecision, Guard};
 use crate::options::BearerOptions;
 use crate::resource_metadata;
+use crate::scopes::Requested;
 use napi::bindgen_prelude::{spawn, FnArgs, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
+use operation::JsRequested;
 use outcome::Outcome;
 use serde_json::Value;
 use std::future::Future;
@@ -188,12 +191,18 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-/// The outcome of verifying a JWT access token for `guard`'s endpoint.
-async fn jwt_outcome(guard: &Guard, token: &str) -> Outcome {
+/// The outcome of verifying a JWT access token for `guard`'s endpoint, for a request that needs
+/// the scopes `needed`.
+async fn jwt_outcome(guard: &Guard, token: &str, needed: &[String]) -> Outcome {
     match guard.verify_token(token).await {
         Ok(verified) => {
-            let outcome = match guard.authorize(&verified.info) {
+            let outcome = match guard.authorize_for(&verified.info, needed) {
                 Ok(()) => Outcome::accepted(verified.info),
+                // With per-operation scopes the glue keeps the identity, not the refusal: the
+                // same token may be allowed for another operation.
+                Err(e) if e.code == ErrorCode::MissingRequiredScopes && guard.per_operation() => {
+                    Outcome::rejected(guard.reject(&e)).with_identity(verified.info)
+                }
                 Err(e) => Outcome::rejected(guard.reject(&e)),
             };
             // Only the answer for a token that comes back is worth keeping in the glue's memo.
@@ -208,8 +217,15 @@ async fn jwt_outcome(guard: &Guard, token: &str) -> Outcome {
 }
 
 /// The outcome of a custom verifier's verdict on `token` for `guard`'s endpoint.
-async fn custom_outcome(guard: &Guard, settle: &VerifierFn, waiting: &Waiting, token: String, call_id: u32) -> Outcome {
-    match guard.verify_custom(verifier::call(settle, waiting, token, call_id)).await {
+async fn custom_outcome(
+    guard: &Guard,
+    settle: &VerifierFn,
+    waiting: &Waiting,
+    token: String,
+    call_id: u32,
+    needed: &[String],
+) -> Outcome {
+    match guard.verify_custom(verifier::call(settle, waiting, token, call_id), needed).await {
         CustomDecision::Accept(_) => Outcome::vouched(),
         CustomDecision::Reject(e) => Outcome::rejected(guard.reject(&e)),
         CustomDecision::Forward => Outcome::forward(),
@@ -231,12 +247,51 @@ impl NativeGuard {
         self.waiting.settle(call_id, verdict.into());
     }
 
-    /// Verifies the `Authorization` header of one request. Header problems are answered at once,
-    /// as the return value; a token is verified on the tokio runtime, and its outcome goes to
-    /// `done(callId, outcome)` (the return value is then `null`). In custom mode `callId` is
-    /// also handed to the glue's wrapper with the token, to pair its verdict with the request.
+    /// Whether `toolScopes` or `scopesFor` is configured: only then does the glue read the
+    /// request's operation and pass it to `verify` and `check`.
+    #[napi(getter)]
+    pub fn per_operation(&self) -> bool {
+        self.guard.per_operation()
+    }
+
+    /// Advice about the options (`offline_access` configured as a required scope).
+    #[napi]
+    pub fn warnings(&self) -> Vec<String> {
+        self.guard.options().warnings()
+    }
+
+    /// For an identity that passed verification before (the glue's memo): `null` when
+    /// `scopes` cover what `operation` needs, else the refusal.
+    #[napi(catch_unwind)]
+    pub fn check(&self, scopes: Vec<String>, operation: JsRequested) -> Option<Outcome> {
+        let requested = Requested::from(operation);
+        let result = self.guard.needed(Some(&requested)).and_then(|needed| self.guard.check_needed(&scopes, &needed));
+        result.err().map(|e| Outcome::rejected(self.guard.reject(&e)))
+    }
+
+    /// `mcpAuth.hasScopes`: whether `granted` covers every scope of `wanted` under the scope hierarchy.
+    #[napi(catch_unwind)]
+    pub fn grants(&self, granted: Vec<String>, wanted: Vec<String>) -> bool {
+        self.guard.grants(&granted, &wanted)
+    }
+
+    /// Verifies the `Authorization` header of one request, for its `operation` when per-operation
+    /// scopes are configured. Header problems are answered at once, as the return value; a token
+    /// is verified on the tokio runtime, and its outcome goes to `done(callId, outcome)` (the
+    /// return value is then `null`). In custom mode `callId` is also handed to the glue's wrapper
+    /// with the token, to pair its verdict with the request.
     #[napi(catch_unwind, ts_return_type = "Outcome | null")]
-    pub fn verify(&self, authorization: Option<String>, call_id: u32) -> Option<Outcome> {
+    pub fn verify(
+        &self,
+        authorization: Option<String>,
+        call_id: u32,
+        operation: Option<JsRequested>,
+    ) -> Option<Outcome> {
+        let requested = operation.map(Requested::from);
+        let needed = match self.guard.needed(requested.as_ref()) {
+            Ok(needed) => needed.into_owned(),
+            Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
+        };
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
             Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
@@ -248,8 +303,8 @@ impl NativeGuard {
         spawn(async move {
             let work = async {
                 match verifier {
-                    None => jwt_outcome(&guard, &token).await,
-                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id).await,
+                    None => jwt_outcome(&guard, &token, &needed).await,
+                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id, &needed).await,
                 }
             };
             // A bug must answer the request with a 500, not leave it (and Node) waiting forever.

@@ -51,7 +51,7 @@ impl From<AuthInfo> for JsAuthInfo {
 pub struct Outcome {
     /// 200 when the request may proceed; else the response status.
     pub status: u32,
-    /// The verified identity, on 200.
+    /// The verified identity, on 200 (and on a 403 for lack of per-operation scopes).
     pub auth: Option<JsAuthInfo>,
     /// The JSON body of an error response.
     pub body: Option<String>,
@@ -82,6 +82,12 @@ impl Outcome {
     /// Custom mode: the request goes to the application's error handler with the verifier's error.
     pub fn forward() -> Self {
         Outcome { forward: Some(true), ..Self::empty(0) }
+    }
+
+    /// A refusal for lack of scopes that also carries the verified identity, so that the glue's
+    /// memo can check the same token against another operation's scopes.
+    pub fn with_identity(self, info: AuthInfo) -> Self {
+        Outcome { auth: Some(info.into()), ..self }
     }
 
     /// Marks the outcome as reusable for the same header until `until` (seconds since the
