@@ -56,7 +56,7 @@ test('without a token the client sees 401 and the resource_metadata URL, which s
   expect(document).toMatchObject({
     resource: mcp.resource,
     authorization_servers: [issuer.issuer],
-    scopes_supported: ['read', 'write'],
+    scopes_supported: ['read', 'write', 'secrets:read'],
   });
   const raw = await fetch(params.resourceMetadataUrl);
   expect(raw.status).toBe(200);
@@ -83,7 +83,7 @@ test('with the scopes the client lists and calls whoami, which reads authInfo', 
   await c.connect(transport);
   try {
     const { tools } = await c.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['whoami']);
+    expect(tools.map((t) => t.name)).toEqual(['whoami', 'read_secret']);
     const result = await c.callTool({ name: 'whoami', arguments: {} });
     const me = { subject: 'alice', clientId: 'cli-1', issuer: issuer.issuer, scopes: ['read', 'write'] };
     expect(result.isError).toBeFalsy();

@@ -26,6 +26,10 @@ function operationOf(message) {
 
 const isParsed = (body) => body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && !ArrayBuffer.isView(body)
 
+/** Whether the request has a body at all (RFC 9112 §6.3): a non-zero length, or chunks. */
+const hasBody = (req) =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0').trim() !== '0'
+
 /** A `scopesFor` answer as JSON data for the native side, which checks it. */
 function scopesData(value) {
   if (value === undefined || value === null) return null
@@ -37,8 +41,9 @@ function scopesData(value) {
 /**
  * What a request asks to do, for `verify` and `check` of the native guard: its operations (body
  * and headers, both counted), `scopesFor`'s answer for each, and whether a POST could not be read
- * at all (no parsed body, no `Mcp-Method`). GET, DELETE and others: undefined, so only
- * `requiredScopes` apply. `scopesFor` throwing propagates (the app's error).
+ * at all (a body that was not parsed, and no `Mcp-Method`). A POST without any body asks for no
+ * operation. GET, DELETE and others: undefined, so only `requiredScopes` apply. `scopesFor`
+ * throwing propagates (the app's error).
  */
 function requestedOf(req, scopesFor) {
   if (req.method !== 'POST') return undefined
@@ -57,7 +62,8 @@ function requestedOf(req, scopesFor) {
     const op = { method: headerMethod }
     if (typeof headerName === 'string') op.name = headerName
     if (!operations.some((o) => o.method === op.method && o.name === op.name)) operations.push(op)
-  } else if (!parsed) {
+  } else if (!parsed && hasBody(req)) {
+    // A body nobody parsed: its operation is unknown, so the request cannot pass (fail closed).
     return { operations, unreadable: true }
   }
   const requested = { operations: operations.map(({ method, name }) => (name === undefined ? { method } : { method, name })) }
