@@ -10,6 +10,7 @@ const crypto = require('node:crypto');
 const path = require('node:path');
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const { ClientCredentialsProvider } = require('@modelcontextprotocol/sdk/client/auth-extensions.js');
 const { startWhoamiServer } = require('../examples/whoami-server');
 const { request, decodeJwt, sleep } = require('./helpers');
 
@@ -158,6 +159,71 @@ test('a key rotation is followed without restarting the MCP server', async () =>
   expect(old.status).toBe(401);
   expect(old.headers.get('www-authenticate')).toContain('error="invalid_token"');
   expect((await whoami(newest)).subject).toBe('mcp-client');
+});
+
+/**
+ * An SDK client whose own `ClientCredentialsProvider` (configured with `scope`) gets its tokens
+ * from the provider; `exchanges` records every HTTP exchange the SDK makes.
+ */
+async function sdkClient(scope) {
+  const exchanges = [];
+  const recording = async (url, init = {}) => {
+    const response = await fetch(url, init);
+    const body = init.body === undefined ? undefined : String(init.body);
+    exchanges.push({ url: String(url), status: response.status, body, challenge: response.headers.get('www-authenticate') });
+    return response;
+  };
+  const authProvider = new ClientCredentialsProvider({ clientId: 'mcp-client', clientSecret: 'mcp-secret', expectedIssuer: provider.issuer, scope });
+  const client = new Client({ name: 'cc-client', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider, fetch: recording }));
+  const tokenRequests = () =>
+    exchanges.filter((e) => e.url === `${provider.issuer}/token`).map((e) => [e.status, new URLSearchParams(e.body).get('scope')]);
+  const secretCalls = () => exchanges.filter((e) => e.url === mcp.url && e.body && JSON.parse(e.body).params?.name === 'read_secret');
+  return { client, exchanges, tokenRequests, secretCalls };
+}
+
+const STEP_UP_CHALLENGE = () =>
+  `Bearer error="insufficient_scope", error_description="The token does not contain the necessary scopes for this request.", scope="read write secrets:read", resource_metadata="${mcp.metadataUrl}"`;
+
+test("SDK 1.32.2's client-credentials provider answers the 403 by re-authorizing once, but with its configured scope, not the challenge's", async () => {
+  const { client, tokenRequests, secretCalls } = await sdkClient('read write');
+  try {
+    expect((await client.callTool({ name: 'whoami', arguments: {} })).structuredContent.scopes).toEqual(['read', 'write']);
+    await expect(client.callTool({ name: 'read_secret', arguments: {} })).rejects.toThrow('Server returned 403 after trying upscoping');
+  } finally {
+    await client.close();
+  }
+  // It saw insufficient_scope and fetched a new token, asking again for `read write`: its
+  // `fetchToken` passes `clientMetadata.scope` to `prepareTokenRequest`, never the challenge's scope.
+  expect(tokenRequests()).toEqual([
+    [200, 'read write'],
+    [200, 'read write'],
+  ]);
+  expect(secretCalls().map((e) => [e.status, e.challenge])).toEqual([
+    [403, STEP_UP_CHALLENGE()],
+    [403, STEP_UP_CHALLENGE()],
+  ]);
+});
+
+test('re-authorizing with the scopes the 403 named (a provider configured with them) makes the call succeed, no hand-made token', async () => {
+  const first = await sdkClient('read write');
+  let named;
+  try {
+    await expect(first.client.callTool({ name: 'read_secret', arguments: {} })).rejects.toMatchObject({ code: 403 });
+    named = first.secretCalls()[0].challenge.match(/scope="([^"]*)"/)[1];
+  } finally {
+    await first.client.close();
+  }
+  expect(named).toBe('read write secrets:read');
+  const stepped = await sdkClient(named);
+  try {
+    const secret = await stepped.client.callTool({ name: 'read_secret', arguments: {} });
+    expect(secret.structuredContent).toEqual({ secret: 'the cake is in the fridge', readBy: 'mcp-client', scopes: ['read', 'write', 'secrets:read'] });
+  } finally {
+    await stepped.client.close();
+  }
+  expect(stepped.tokenRequests()).toEqual([[200, 'read write secrets:read']]);
+  expect(stepped.secretCalls().map((e) => e.status)).toEqual([200]);
 });
 
 /** `token`'s claims re-signed with `jwk` (a key the provider never published). */
