@@ -25,6 +25,7 @@ import {
   type BearerAuthOptions,
   type MCPAuthConfig,
   type MCPAuthJwtVerificationErrorCode,
+  type McpOperation,
   type MCPAuthTokenVerificationErrorCode,
   type ResolvedAuthServerConfig,
   type ResourceServerConfig,
@@ -233,7 +234,42 @@ async function startup(): Promise<void> {
 }
 void startup;
 
+// --- Step-up: per-operation scopes, hierarchy, request-scoped identity ----------------------
+
+const scopesFor = (operation: McpOperation, req: Request): string[] | undefined => {
+  const name: string | undefined = operation.name;
+  if (operation.method === 'resources/read' && name?.startsWith('secret://')) return ['secrets:read'];
+  return req.method === 'POST' && operation.params !== undefined ? undefined : [];
+};
+const stepUp = mcpAuth.bearerAuth('jwt', {
+  resource,
+  requiredScopes: ['mcp'],
+  toolScopes: { delete_file: ['files:write'], read_file: ['files:read'] },
+  scopesFor,
+  scopeHierarchy: { 'files:admin': ['files:write'], 'files:write': ['files:read'] },
+});
+const customStepUp = mcpAuth.bearerAuth(syncVerify, { resource, toolScopes: { admin: ['admin'] } });
+app.post('/step-up', express.json(), stepUp, customStepUp, async (_req: Request, res: Response) => {
+  await Promise.resolve();
+  const current: AuthInfo | undefined = mcpAuth.authInfo;
+  const allowed: boolean = mcpAuth.hasScopes(['files:read']);
+  res.json({ subject: current?.subject, allowed });
+});
+
 // --- Misuse that must not compile ----------------------------------------------------------
+
+// @ts-expect-error toolScopes values are arrays of scopes
+mcpAuth.bearerAuth('jwt', { resource, toolScopes: { admin: 'admin' } });
+// @ts-expect-error scopesFor returns scopes, not a boolean
+mcpAuth.bearerAuth('jwt', { resource, scopesFor: () => true });
+// @ts-expect-error scopeHierarchy maps a scope to the scopes it implies
+mcpAuth.bearerAuth('jwt', { resource, scopeHierarchy: ['admin'] });
+// @ts-expect-error authInfo is read-only
+mcpAuth.authInfo = undefined;
+// @ts-expect-error hasScopes takes an array
+mcpAuth.hasScopes('read');
+// @ts-expect-error authInfo may be undefined
+void mcpAuth.authInfo.subject;
 
 // @ts-expect-error unknown option name
 mcpAuth.bearerAuth('jwt', { resource, requiredScope: ['read'] });
