@@ -11,7 +11,7 @@ const { startIssuer, listen, request, closeAll } = require('./helpers');
 
 afterAll(closeAll);
 
-test('npm run demo walks 401, resource metadata, 403 and whoami, and exits 0 by itself', async () => {
+test('npm run demo walks 401, resource metadata, 403, whoami, and the step-up 403 -> new token -> 200 for read_secret, and exits 0 by itself', async () => {
   const result = await new Promise((resolve) => {
     execFile(process.execPath, [path.join(__dirname, '..', 'examples', 'demo.js')], { timeout: 15000 }, (error, stdout, stderr) =>
       resolve({ code: error ? error.code : 0, stdout, stderr }),
@@ -19,7 +19,9 @@ test('npm run demo walks 401, resource metadata, 403 and whoami, and exits 0 by 
   });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  const order = ['POST /mcp -> 401', 'resource_metadata="', 'authorization_servers', 'POST /mcp -> 403', 'error="insufficient_scope"', 'whoami -> {"subject":"alice"', 'All answers were the expected ones'];
+  const order = ['POST /mcp -> 401', 'resource_metadata="', 'authorization_servers', 'POST /mcp -> 403', 'error="insufficient_scope"', 'whoami -> {"subject":"alice"',
+    'tools/call read_secret -> 403', 'scope="read write secrets:read"', '"missing_scopes":["secrets:read"]',
+    'tools/call read_secret -> 200: {"secret":"the cake is in the fridge","readBy":"alice"', 'All answers were the expected ones'];
   const positions = order.map((s) => result.stdout.indexOf(s));
   expect(positions.every((p) => p >= 0)).toBe(true);
   expect([...positions].sort((a, b) => a - b)).toEqual(positions);

@@ -1,9 +1,10 @@
 'use strict';
 // mcp-auth-native in one minute: an embedded OpenID Connect issuer, a real MCP server (the
 // `whoami` example, @modelcontextprotocol/sdk over Streamable HTTP) whose `/mcp` endpoint
-// requires the scopes `read` and `write`, and a real MCP client that walks the way an MCP client
-// does: 401 -> follow `resource_metadata` -> find the issuer -> token -> 403 -> token with the
-// scopes -> 200 and `whoami`.
+// requires the scopes `read` and `write` (and `secrets:read` for its tool `read_secret`), and a
+// real MCP client that walks the way an MCP client does: 401 -> follow `resource_metadata` ->
+// find the issuer -> token -> 403 -> token with the scopes -> 200 and `whoami` -> `read_secret`
+// -> 403 insufficient_scope naming every scope of that call -> step up -> 200.
 //
 //   npm run demo        (node examples/demo.js)
 //
@@ -33,8 +34,8 @@ function expect(step, condition, what) {
 }
 
 /**
- * Connects an MCP client with `token` (or none). Resolves `{ client }` when connected, or
- * `{ response }`: the HTTP error answer that stopped it (body still readable).
+ * Connects an MCP client with `token` (or none). Resolves `{ client, refusal() }` when connected,
+ * or `{ response }`: the HTTP error answer that stopped it (body still readable).
  */
 async function connect(url, token) {
   let failed;
@@ -49,7 +50,8 @@ async function connect(url, token) {
   const client = new Client({ name: 'demo-client', version: '1.0.0' });
   try {
     await client.connect(transport);
-    return { client };
+    // `refusal()`: the last 401/403 answer the connected client got, if any.
+    return { client, refusal: () => failed };
   } catch (error) {
     if (failed) return { response: failed };
     throw error;
@@ -66,7 +68,8 @@ async function main() {
 
     say('mcp-auth-native demo');
     say(`   issuer      ${issuer.issuer}  (embedded OpenID Connect issuer)`);
-    say(`   MCP server  ${mcp.url}  (tool \`whoami\`; requires scopes: read write)`);
+    say(`   MCP server  ${mcp.url}  (tools \`whoami\` and \`read_secret\`; requires scopes: read write;`);
+    say('               read_secret also needs secrets:read)');
 
     say('\n1) The MCP client connects without a token');
     const first = await connect(mcp.url);
@@ -113,7 +116,37 @@ async function main() {
       await third.client.close();
     }
 
-    say('\nAll answers were the expected ones: 401, metadata, 403 insufficient_scope, 200 whoami.');
+    say('\n5) With the same token it calls read_secret, a tool that needs one more scope');
+    const fourth = await connect(mcp.url, full);
+    expect(5, fourth.client, 'expected to connect');
+    let stepUp;
+    try {
+      await fourth.client.callTool({ name: 'read_secret', arguments: {} });
+    } catch (error) {
+      stepUp = { error, response: fourth.refusal() };
+    } finally {
+      await fourth.client.close();
+    }
+    expect(5, stepUp && stepUp.response && stepUp.response.status === 403, 'expected HTTP 403 for read_secret');
+    const needed = extractWWWAuthenticateParams(stepUp.response);
+    say(`   tools/call read_secret -> 403 ${stepUp.response.statusText}`);
+    say(`   WWW-Authenticate: ${stepUp.response.headers.get('www-authenticate')}`);
+    say(`   body: ${JSON.stringify(await stepUp.response.json())}`);
+    expect(5, needed.error === 'insufficient_scope' && needed.scope === 'read write secrets:read', 'expected every scope of the call');
+
+    say(`\n6) It steps up: a new token with every scope the challenge named ("${needed.scope}"), and retries`);
+    const stepped = issuer.sign({ aud: prm.resource, sub: 'alice', client_id: 'demo-client', scope: needed.scope });
+    const fifth = await connect(mcp.url, stepped);
+    expect(6, fifth.client, 'expected to connect');
+    try {
+      const secret = await fifth.client.callTool({ name: 'read_secret', arguments: {} });
+      say(`   tools/call read_secret -> 200: ${secret.content[0].text}`);
+      expect(6, secret.structuredContent && secret.structuredContent.readBy === 'alice', 'expected the secret, read by alice');
+    } finally {
+      await fifth.client.close();
+    }
+
+    say('\nAll answers were the expected ones: 401, metadata, 403 insufficient_scope, 200 whoami, 403 step-up, 200 read_secret.');
   } finally {
     for (const close of cleanup.reverse()) await close();
   }
