@@ -9,6 +9,9 @@
 //   npm run bench -- --quick 2 rounds of 8000
 //   npm run bench -- --only custom   only the scenarios whose name contains "custom"
 //   npm run bench -- --baseline DIR  also run the build of this package in DIR (before/after)
+// Scenarios: GET with RS256/ES256 tokens (distinct, repeated, broken, lacking the scope), a custom
+// verifier, POSTed `tools/call`s with `toolScopes` against plain `requiredScopes`, and what
+// AsyncLocalStorage costs per request (with a sync and an async route handler).
 
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
@@ -68,7 +71,7 @@ function rssKiB(pid) {
  * Sends `amount` requests with the tokens in `tokens` (in order; `reuse` allows wrapping around,
  * else running out of tokens fails the round) and measures the server.
  */
-async function round(port, pid, tokens, expectStatus, { amount = AMOUNT, reuse = false } = {}) {
+async function round(port, pid, tokens, expectStatus, { amount = AMOUNT, reuse = false, body } = {}) {
   const counts = {};
   let wrong = 0;
   let next = 0;
@@ -82,11 +85,15 @@ async function round(port, pid, tokens, expectStatus, { amount = AMOUNT, reuse =
     amount,
     requests: [
       {
+        // `body`: POST it as JSON (an MCP JSON-RPC message), else GET.
+        ...(body === undefined ? {} : { method: 'POST', body }),
         setupRequest(req, context) {
           if (next >= tokens.length && !reuse) ranOut = true;
           const t = tokens[next++ % tokens.length];
           context.sub = t.sub;
-          return { ...req, headers: { authorization: `Bearer ${t.token}` } };
+          const headers = { authorization: `Bearer ${t.token}` };
+          if (body !== undefined) headers['content-type'] = 'application/json';
+          return { ...req, headers };
         },
         onResponse(status, body, context) {
           // autocannon notices the end of an `amount` run only on its 1 s tick: time the last answer.
@@ -167,6 +174,25 @@ async function main() {
       tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}` }, { alg: 'ES256' }))),
     },
   ];
+  // Step-up: POSTed `tools/call`s, plain `requiredScopes` (native) against `toolScopes`.
+  const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } });
+  const TOOL_KINDS = ['native', 'native-tools', ...(baseline ? ['native-baseline'] : [])];
+  const oneToken = once(() => make(1, () => sign({ sub: 'user-0' })));
+  scenarios.push(
+    { name: 'tool scopes, one token repeated (POST tools/call)', expect: 200, kinds: TOOL_KINDS, peer: 'native', body: toolCall, tokens: oneToken },
+    {
+      name: 'tool scopes, distinct tokens (POST tools/call)',
+      expect: 200,
+      kinds: TOOL_KINDS,
+      peer: 'native',
+      body: toolCall,
+      // Not the GET scenarios' tokens: a token a server saw before would be answered from its memo.
+      tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}`, jti: `tools-${i}` }))),
+    },
+    // What AsyncLocalStorage (mcpAuth.authInfo) costs per request, without the rest of the package.
+    { name: 'AsyncLocalStorage, sync handler', expect: 200, kinds: ['bare', 'bare-als'], peer: 'bare', tokens: oneToken },
+    { name: 'AsyncLocalStorage, async handler', expect: 200, kinds: ['bare-async', 'bare-als-async'], peer: 'bare-async', tokens: oneToken },
+  );
   const chosen = scenarios.filter((s) => only === undefined || s.name.includes(only));
   const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];
 
@@ -182,13 +208,13 @@ async function main() {
       const slice = (from, n) => (reuse ? all : all.slice(from, from + n));
       for (const kind of scenarioKinds) {
         const { port, child } = servers[kind];
-        await round(port, child.pid, slice(0, WARMUP), scenario.expect, { amount: WARMUP, reuse: true });
+        await round(port, child.pid, slice(0, WARMUP), scenario.expect, { amount: WARMUP, reuse: true, body: scenario.body });
       }
       const kinds = scenario.expect === 200 ? scenarioKinds : scenarioKinds.filter((k) => k !== 'bare');
       for (let r = 0; r < ROUNDS; r++) {
         const tokens = slice(WARMUP + r * (AMOUNT + CONNECTIONS), AMOUNT + CONNECTIONS);
         for (const kind of kinds) {
-          const res = await round(servers[kind].port, servers[kind].child.pid, tokens, scenario.expect, { reuse });
+          const res = await round(servers[kind].port, servers[kind].child.pid, tokens, scenario.expect, { reuse, body: scenario.body });
           ((results[scenario.name] ||= { peer: scenario.peer || 'mcp-auth', byKind: {} }).byKind[kind] ||= []).push(res);
         }
       }
@@ -218,7 +244,7 @@ async function main() {
     }
   }
   lines.push('');
-  lines.push('The peer is mcp-auth 0.2.0, or for the custom verifier a hand-written JS middleware calling the same function.');
+  lines.push('The peer is mcp-auth 0.2.0; for the custom verifier a hand-written JS middleware calling the same function; for tool scopes this package with plain `requiredScopes` on the same POST; for AsyncLocalStorage the bare server without it.');
   lines.push(`Peak RSS (MiB): ${allKinds.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
   const report = lines.join('\n');
   console.log(report);

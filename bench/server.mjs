@@ -1,12 +1,17 @@
 // One benchmark server in its own process: `node bench/server.mjs <kind> <issuer> <resource>`.
 // kind: `bare` (Express, no auth: the ceiling), `native` (this package), `mcp-auth` (0.2.0, the
 // pure-JS original); `native-custom` (this package with a custom verifier) and `js-custom` (a
-// hand-written JS middleware calling the same verifier). Every kind answers GET /mcp with `{ sub }`; the bare one echoes the token's
-// `sub` unverified, so all three do the same JSON work. Prints `{"port":N}` when listening.
+// hand-written JS middleware calling the same verifier); `native-tools` (this package with
+// `toolScopes`, for POSTed `tools/call`s); `bare-als` (the bare one plus an AsyncLocalStorage
+// `run` around `next`, as this package does) and `bare-async` / `bare-als-async` (the same with
+// an async route handler), to measure what AsyncLocalStorage costs. Every kind answers GET /mcp,
+// and POST /mcp behind `express.json()`, with `{ sub }`; the bare ones echo the token's `sub`
+// unverified, so all do the same JSON work. Prints `{"port":N}` when listening.
 
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import express from 'express';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 const require = createRequire(import.meta.url);
 const [kind, issuer, resource] = process.argv.slice(2);
@@ -17,6 +22,8 @@ const config = {
   },
 };
 const options = { resource, audience: resource, requiredScopes: ['read'] };
+/** The `native-tools` options: the POSTed `tools/call` of `echo` needs `read`, `admin` more. */
+const toolOptions = { ...options, toolScopes: { echo: ['read'], admin: ['admin'] } };
 
 /** The custom verifier of the `*-custom` kinds: reads the unsigned JWT payload, no crypto. */
 async function verifyOpaque(token) {
@@ -28,6 +35,13 @@ async function verifyOpaque(token) {
 // to measure a change before and after in the same run.
 const packageDir = kind.endsWith('-baseline') ? process.env.BASELINE_DIR : '..';
 const native = () => require(`${packageDir}/index.js`);
+
+function bare(req, res, next) {
+  const token = String(req.headers.authorization || '').slice(7);
+  const payload = token.split('.')[1] || '';
+  req.auth = { subject: JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}').sub };
+  next();
+}
 
 async function authMiddleware() {
   switch (kind.replace(/-baseline$/, '')) {
@@ -52,20 +66,35 @@ async function authMiddleware() {
           next();
         }, next);
       };
+    case 'native-tools': {
+      const { MCPAuth } = native();
+      return new MCPAuth(config).bearerAuth('jwt', toolOptions);
+    }
     case 'bare':
-      return (req, res, next) => {
-        const token = String(req.headers.authorization || '').slice(7);
-        const payload = token.split('.')[1] || '';
-        req.auth = { subject: JSON.parse(Buffer.from(payload, 'base64url').toString() || '{}').sub };
-        next();
-      };
+    case 'bare-async':
+      return bare;
+    case 'bare-als':
+    case 'bare-als-async': {
+      const storage = new AsyncLocalStorage();
+      return (req, res, next) => bare(req, res, () => storage.run({ auth: req.auth }, next));
+    }
     default:
       throw new Error(`unknown server kind ${kind}`);
   }
 }
 
 const app = express();
-app.get('/mcp', await authMiddleware(), (req, res) => res.json({ sub: req.auth.subject }));
+const auth = await authMiddleware();
+const handler = kind.endsWith('-async')
+  ? async (req, res) => {
+      // What an async tool handler does: awaits, across a turn of the event loop.
+      await Promise.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
+      res.json({ sub: req.auth.subject });
+    }
+  : (req, res) => res.json({ sub: req.auth.subject });
+app.get('/mcp', auth, handler);
+app.post('/mcp', express.json(), auth, handler);
 const server = http.createServer(app);
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
