@@ -124,6 +124,18 @@ describe('toolScopes: a tools/call needs its tool scopes on top of requiredScope
     }
   });
 
+  test('a repeated token refused for lack of requiredScopes stays refused on GET and DELETE (the memo re-checks every request)', async () => {
+    const t = await app({ requiredScopes: ['mcp'], toolScopes: TOOLS });
+    const lacking = token(t, 'files:write');
+    for (let i = 0; i < 3; i++) {
+      expectStepUp(await post(t, lacking, call('delete_file')), t, 'mcp files:write', ['mcp']);
+      for (const method of ['GET', 'DELETE']) {
+        expectStepUp(await request(t.url, { authorization: `Bearer ${lacking}` }, { method }), t, 'mcp', ['mcp']);
+      }
+      expectStepUp(await request(t.url, { authorization: `Bearer ${lacking}` }, { method: 'POST' }), t, 'mcp', ['mcp']);
+    }
+  });
+
   test('a batch needs the union of its calls; a notification in it needs nothing more', async () => {
     const t = await app({ requiredScopes: ['mcp'], toolScopes: TOOLS });
     const batch = [call('read_file', 1), { jsonrpc: '2.0', method: 'notifications/cancelled', params: {} }, call('delete_file', 2), call('echo', 3)];

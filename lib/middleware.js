@@ -10,6 +10,9 @@ const { settler, forwardable } = require('./custom-verifier.js')
 const { requestedOf, UNPARSED_BODY_WARNING } = require('./operation.js')
 const { warnOnce } = require('./warnings.js')
 
+/** A request that asks for no operation (GET, DELETE, a POST without a body). */
+const NO_OPERATION = Object.freeze({ operations: Object.freeze([]) })
+
 /**
  * The request's MCP operation when the guard has per-operation scopes, else undefined (the plain
  * `requiredScopes` path reads nothing more than the `Authorization` header).
@@ -51,6 +54,7 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor }) {
   for (const warning of guard.warnings()) warnOnce(warning)
   answers = new Answers(guard)
   const operation = operationReader(guard, scopesFor)
+  const perOperation = guard.perOperation
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
     let requested
@@ -64,8 +68,10 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor }) {
     if (known !== undefined) {
       // A token verified before: with per-operation scopes, whether it may do *this* operation
       // is decided again (one token may be allowed one tool and refused another).
-      if (known.status === 200 && requested !== undefined) {
-        const refusal = guard.check(known.auth.scopes, requested)
+      // The memo then also keeps identities that were refused for lack of scopes: each request,
+      // GET and DELETE included (no operation: `requiredScopes` alone), is checked again.
+      if (known.status === 200 && perOperation) {
+        const refusal = guard.check(known.auth.scopes, requested ?? NO_OPERATION)
         if (refusal !== null) return refuse(res, refusal)
       }
       return apply(known, req, res, next)
