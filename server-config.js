@@ -2,15 +2,15 @@
 // fetchServerConfig, fetchServerConfigByWellKnownUrl and validateServerConfig: the JS half of the
 // discovery API. The fetch (on the Rust side's tokio runtime) and every check run in the same Rust
 // code as request handling; this file only calls the user's `transpileData` between the fetch and
-// the checks, and turns failures into the error classes that `index.js` defines.
+// the checks, and turns failures into the error classes that `lib/errors.js` defines.
 
 const native = require('./lib/native.js')
 
 const OPTION_NAMES = ['type', 'transpileData', 'timeoutDuration']
 
 /**
- * Builds the public functions around the error classes of `index.js` and its `plain` copier
- * (passed in, so that this file and `index.js` do not require each other).
+ * Builds the public functions around the error classes of `lib/errors.js` and the `plain` copier of `lib/plain.js`
+ * (passed in by `index.js`).
  */
 module.exports = function serverConfigApi({ MCPAuthConfigError, MCPAuthAuthServerError, plain }) {
   function typeError(message) {

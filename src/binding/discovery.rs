@@ -96,7 +96,7 @@ pub fn resolve_server_document(document: Value, expected_issuer: Option<String>)
 }
 
 /// `validateServerConfig(config, verbose)`: `mcp-auth`'s result object, with each error's
-/// `cause` as a sentence (`index.js` makes it an `Error`).
+/// `cause` as a sentence (`server-config.js` makes it an `Error`).
 #[napi(catch_unwind)]
 pub fn validate_server_config(config: Value, verbose: Option<bool>) -> Value {
     server_validation::validate(config.get("metadata")).to_json(verbose.unwrap_or(false))

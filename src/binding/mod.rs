@@ -1,5 +1,5 @@
 //! The Node binding: converts JS values to core types, runs verification on the tokio runtime,
-//! and shapes outcomes for the Express glue in `index.js`. No decisions are made here.
+//! and shapes outcomes for the Express glue in `lib/`. No decisions are made here.
 
 mod discovery;
 mod inspect;
@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use verifier::{JsVerdict, VerifierFn, Waiting};
 
-/// Error codes the binding throws with, read by `index.js` to pick the JS error class.
+/// Error codes the binding throws with, read by `lib/errors.js` to pick the JS error class.
 pub enum ThrowCode {
     /// A JS `TypeError`.
     TypeError,
@@ -46,7 +46,7 @@ impl AsRef<str> for ThrowCode {
     }
 }
 
-/// Converts a configuration error into the error `index.js` rethrows as a JS class.
+/// Converts a configuration error into the error `lib/errors.js` rethrows as a JS class.
 fn to_napi_error(e: ConfigError) -> napi::Error<ThrowCode> {
     match e {
         ConfigError::Type(m) => napi::Error::new(ThrowCode::TypeError, m),
@@ -65,7 +65,7 @@ pub struct ErrorCodeEntry {
     pub description: String,
 }
 
-/// The error code table, from which `index.js` builds the error classes' description records.
+/// The error code table, from which `lib/errors.js` builds the error classes' description records.
 #[napi]
 pub fn error_codes() -> Vec<ErrorCodeEntry> {
     ErrorCode::ALL

@@ -1,4 +1,4 @@
-//! Custom verification across the thread boundary: the user's function, wrapped by `index.js`,
+//! Custom verification across the thread boundary: the user's function, wrapped by `lib/custom-verifier.js`,
 //! is called through a weak thread-safe function; the wrapper reports its verdict back with a
 //! synchronous call (`NativeGuard.settled`), which hands it to the waiting task.
 //!
