@@ -631,6 +631,28 @@ describe('several protected resources, each with several authorization servers',
 
 // ---------------------------------------------------------------------------------------------
 
+describe('one MCPAuth, many bearerAuth() middlewares', () => {
+  test('share one discovery and one JWKS cache per issuer: N middlewares mean one fetch of each', async () => {
+    const issuer = await startIssuer();
+    const auth = new MCPAuth({
+      protectedResources: { metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }] } },
+    });
+    // One per route or tool group, as apps do; different scopes, the same key set timing.
+    const urls = [];
+    for (const requiredScopes of [[], ['read'], ['read', 'write'], ['admin']]) {
+      urls.push((await startApp(auth.bearerAuth('jwt', { resource: RESOURCE, requiredScopes }))).url);
+    }
+    const results = await Promise.all(urls.map((url) => withToken(url, issuer.sign({ aud: RESOURCE, scope: 'read write' }))));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 403]);
+    expect(countRequests(issuer, issuer.metadataUrl)).toBe(1);
+    expect(countRequests(issuer, issuer.jwksUri)).toBe(1);
+    // Middlewares whose key set timing differs keep their own cache (still one discovery).
+    const other = (await startApp(auth.bearerAuth('jwt', { resource: RESOURCE, remoteJwkSet: { cacheMaxAge: 1000 } }))).url;
+    expect((await withToken(other, issuer.sign({ aud: RESOURCE }))).status).toBe(200);
+    expect([countRequests(issuer, issuer.metadataUrl), countRequests(issuer, issuer.jwksUri)]).toEqual([1, 2]);
+  });
+});
+
 describe('warnings at construction', () => {
   test('a resource without authorization servers is reported once, at construction', () => {
     const resource = 'https://warn.example.com/no-servers';

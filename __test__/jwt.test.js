@@ -496,6 +496,31 @@ describe('resource mode with OIDC discovery', () => {
       });
     });
 
+    test('invalid_audience gives `expected` exactly as configured: the resource or a string stays a string, an array an array', async () => {
+      const elsewhere = { aud: 'https://elsewhere.example' };
+      expect((await withToken(detailsUrl, tokenFor(issuer, elsewhere))).body.cause).toEqual({ expected: RESOURCE, actual: 'https://elsewhere.example' });
+      const auth = new MCPAuth({ protectedResources: { metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }] } } });
+      const one = (await startApp(auth.bearerAuth('jwt', { resource: RESOURCE, showErrorDetails: true, audience: 'api://one' }))).url;
+      const many = (await startApp(auth.bearerAuth('jwt', { resource: RESOURCE, showErrorDetails: true, audience: ['api://one', 'api://two'] }))).url;
+      expect((await withToken(one, tokenFor(issuer, elsewhere))).body.cause).toEqual({ expected: 'api://one', actual: 'https://elsewhere.example' });
+      expect((await withToken(many, tokenFor(issuer, { aud: ['x', 'y'] }))).body.cause).toEqual({ expected: ['api://one', 'api://two'], actual: ['x', 'y'] });
+    });
+
+    test('a 403 body has cause { missing_scopes }', async () => {
+      const auth = new MCPAuth({ protectedResources: { metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }] } } });
+      const scoped = (await startApp(auth.bearerAuth('jwt', { resource: RESOURCE, showErrorDetails: true, requiredScopes: ['read', 'write'] }))).url;
+      const res = await withToken(scoped, tokenFor(issuer, { scope: 'read' }));
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 403,
+        body: {
+          error: 'missing_required_scopes',
+          error_description: bearerAuthErrorDescription.missing_required_scopes,
+          missing_scopes: ['write'],
+          cause: { missing_scopes: ['write'] },
+        },
+      });
+    });
+
     test('without it there is no cause key', async () => {
       const expired = await withToken(url, tokenFor(issuer, { exp: now() - 3600 }));
       const audience = await withToken(url, tokenFor(issuer, { aud: 'https://elsewhere.example' }));

@@ -287,10 +287,14 @@ impl NativeGuard {
         call_id: u32,
         operation: Option<JsRequested>,
     ) -> Option<Outcome> {
-        let requested = operation.map(Requested::from);
-        let needed = match self.guard.needed(requested.as_ref()) {
-            Ok(needed) => needed.into_owned(),
-            Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
+        // Only an operation makes a request need more than `requiredScopes` (kept by the guard:
+        // the plain path copies nothing).
+        let needed: Option<Vec<String>> = match operation.map(Requested::from) {
+            Some(requested) if self.guard.per_operation() => match self.guard.needed(Some(&requested)) {
+                Ok(needed) => Some(needed.into_owned()),
+                Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
+            },
+            _ => None,
         };
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
@@ -302,9 +306,10 @@ impl NativeGuard {
         let waiting = self.waiting.clone();
         spawn(async move {
             let work = async {
+                let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
                 match verifier {
-                    None => jwt_outcome(&guard, &token, &needed).await,
-                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id, &needed).await,
+                    None => jwt_outcome(&guard, &token, needed).await,
+                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await,
                 }
             };
             // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
