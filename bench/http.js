@@ -189,9 +189,23 @@ async function main() {
       // Not the GET scenarios' tokens: a token a server saw before would be answered from its memo.
       tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}`, jti: `tools-${i}` }))),
     },
-    // What AsyncLocalStorage (mcpAuth.authInfo) costs per request, without the rest of the package.
-    { name: 'AsyncLocalStorage, sync handler', expect: 200, kinds: ['bare', 'bare-als'], peer: 'bare', tokens: oneToken },
-    { name: 'AsyncLocalStorage, async handler', expect: 200, kinds: ['bare-async', 'bare-als-async'], peer: 'bare-async', tokens: oneToken },
+    // What AsyncLocalStorage (mcpAuth.authInfo) costs per request: a bare server with and
+    // without it, and this package (compare with `--baseline` a copy whose request context
+    // calls `next()` without `run`), each with a sync and an async route handler.
+    {
+      name: 'AsyncLocalStorage, sync handler',
+      expect: 200,
+      kinds: ['bare', 'bare-als', 'native', ...(baseline ? ['native-baseline'] : [])],
+      peer: 'bare',
+      tokens: oneToken,
+    },
+    {
+      name: 'AsyncLocalStorage, async handler',
+      expect: 200,
+      kinds: ['bare-async', 'bare-als-async', 'native-async', ...(baseline ? ['native-async-baseline'] : [])],
+      peer: 'bare-async',
+      tokens: oneToken,
+    },
   );
   const chosen = scenarios.filter((s) => only === undefined || s.name.includes(only));
   const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];

@@ -3,8 +3,9 @@
 // pure-JS original); `native-custom` (this package with a custom verifier) and `js-custom` (a
 // hand-written JS middleware calling the same verifier); `native-tools` (this package with
 // `toolScopes`, for POSTed `tools/call`s); `bare-als` (the bare one plus an AsyncLocalStorage
-// `run` around `next`, as this package does) and `bare-async` / `bare-als-async` (the same with
-// an async route handler), to measure what AsyncLocalStorage costs. Every kind answers GET /mcp,
+// `run` around `next`, as this package does); any kind with `-async` (`bare-async`,
+// `native-async`, ...) answers from an async route handler, to measure what AsyncLocalStorage
+// costs. Every kind answers GET /mcp,
 // and POST /mcp behind `express.json()`, with `{ sub }`; the bare ones echo the token's `sub`
 // unverified, so all do the same JSON work. Prints `{"port":N}` when listening.
 
@@ -34,6 +35,8 @@ async function verifyOpaque(token) {
 // `*-baseline` kinds load another build of this package (`--baseline <dir>` of bench/http.js),
 // to measure a change before and after in the same run.
 const packageDir = kind.endsWith('-baseline') ? process.env.BASELINE_DIR : '..';
+// `-async` kinds answer from an async route handler; otherwise as their base kind.
+const asyncHandler = kind.includes('-async');
 const native = () => require(`${packageDir}/index.js`);
 
 function bare(req, res, next) {
@@ -44,7 +47,7 @@ function bare(req, res, next) {
 }
 
 async function authMiddleware() {
-  switch (kind.replace(/-baseline$/, '')) {
+  switch (kind.replace(/-baseline$/, '').replace(/-async$/, '')) {
     case 'native': {
       const { MCPAuth } = native();
       return new MCPAuth(config).bearerAuth('jwt', options);
@@ -71,10 +74,8 @@ async function authMiddleware() {
       return new MCPAuth(config).bearerAuth('jwt', toolOptions);
     }
     case 'bare':
-    case 'bare-async':
       return bare;
-    case 'bare-als':
-    case 'bare-als-async': {
+    case 'bare-als': {
       const storage = new AsyncLocalStorage();
       return (req, res, next) => bare(req, res, () => storage.run({ auth: req.auth }, next));
     }
@@ -85,7 +86,7 @@ async function authMiddleware() {
 
 const app = express();
 const auth = await authMiddleware();
-const handler = kind.endsWith('-async')
+const handler = asyncHandler
   ? async (req, res) => {
       // What an async tool handler does: awaits, across a turn of the event loop.
       await Promise.resolve();

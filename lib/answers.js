@@ -40,14 +40,16 @@ class Answers {
       this.current.delete(header)
       return undefined
     }
-    return entry.auth === undefined ? entry.refusal : { status: 200, auth: copyAuth(entry.auth) }
+    if (entry.auth === undefined) return entry.refusal
+    return { status: 200, auth: copyAuth(entry.auth), decisions: entry.decisions }
   }
 
   /**
    * Keeps `outcome` for `header` when the native side marked it reusable (it does so for tokens
    * that come back). An identity is kept as a copy: the request's own `req.auth` may change.
-   * `get` answers a kept identity as a 200; with per-operation scopes the middleware then asks
-   * the native side whether it covers the request's operation.
+   * `get` answers a kept identity as a 200 with its `decisions`; with per-operation scopes the
+   * middleware then asks the native side whether it covers the request's operation, and keeps
+   * that answer there by operation (see `decisionKey`).
    */
   remember(header, outcome) {
     if (outcome.reuseUntil === undefined) return
@@ -59,6 +61,8 @@ class Answers {
       keyEpoch: outcome.keyEpoch,
       auth: accepted ? copyAuth(outcome.auth) : undefined,
       refusal: accepted ? undefined : outcome,
+      // With per-operation scopes: the native side's decision for this identity, by operation.
+      decisions: accepted ? new Map() : undefined,
     })
   }
 

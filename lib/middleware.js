@@ -13,6 +13,16 @@ const { warnOnce } = require('./warnings.js')
 /** A request that asks for no operation (GET, DELETE, a POST without a body). */
 const NO_OPERATION = Object.freeze({ operations: Object.freeze([]) })
 
+/** How many operations' decisions a remembered identity keeps. */
+const DECISIONS_KEPT = 32
+
+/**
+ * The memo key of a request's operations: without `scopesFor`, what a request needs depends only
+ * on them, so the native side's decision for one identity can be reused for the same key. JSON
+ * of the operations (and the unreadable flag), so that different operations never share a key.
+ */
+const decisionKey = (requested) => (requested.unreadable ? '!' : JSON.stringify(requested.operations))
+
 /**
  * The request's MCP operation when the guard has per-operation scopes, else undefined (the plain
  * `requiredScopes` path reads nothing more than the `Authorization` header).
@@ -71,7 +81,13 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor }) {
       // The memo then also keeps identities that were refused for lack of scopes: each request,
       // GET and DELETE included (no operation: `requiredScopes` alone), is checked again.
       if (known.status === 200 && perOperation) {
-        const refusal = guard.check(known.auth.scopes, requested ?? NO_OPERATION)
+        const operation = requested ?? NO_OPERATION
+        const key = scopesFor === undefined ? decisionKey(operation) : undefined
+        let refusal = key === undefined ? undefined : known.decisions.get(key)
+        if (refusal === undefined) {
+          refusal = guard.check(known.auth.scopes, operation)
+          if (key !== undefined && known.decisions.size < DECISIONS_KEPT) known.decisions.set(key, refusal)
+        }
         if (refusal !== null) return refuse(res, refusal)
       }
       return apply(known, req, res, next)
