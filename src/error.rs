@@ -222,15 +222,12 @@ pub struct AuthError {
     pub missing_scopes: Vec<String>,
     /// For `temporarily_unavailable`: when a retry may succeed.
     pub retry_after: Option<Duration>,
-    /// For `missing_required_scopes`: the challenge's `scope`, every scope the request needs
-    /// (space-separated). Defaults to the endpoint's `requiredScopes`.
-    pub challenge_scope: Option<String>,
 }
 
 impl AuthError {
     /// An error with no cause.
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, cause: None, missing_scopes: Vec::new(), retry_after: None, challenge_scope: None }
+        Self { code, cause: None, missing_scopes: Vec::new(), retry_after: None }
     }
 
     /// An error whose cause is a sentence.

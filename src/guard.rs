@@ -160,6 +160,17 @@ impl Guard {
         Rejection::render(err, &self.context, self.options.show_error_details)
     }
 
+    /// The HTTP answer for a failure of a request that needs the scopes `needed` (see
+    /// [`Guard::needed`]): its 403 challenge names every one of them (but `offline_access`), so
+    /// that the client steps up once.
+    pub fn reject_for(&self, err: &AuthError, needed: &[String]) -> Rejection {
+        if err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice() {
+            let context = ChallengeContext { scope: scopes::challenge_scope(needed), ..self.context.clone() };
+            return Rejection::render(err, &context, self.options.show_error_details);
+        }
+        self.reject(err)
+    }
+
     fn trusted_issuers(&self) -> Value {
         Value::Array(self.trusted.iter().map(|t| Value::String(t.server.issuer.clone())).collect())
     }
@@ -486,6 +497,29 @@ mod tests {
             Some((ErrorCode::MissingRequiredScopes, vec!["write".into()]))
         );
         assert!(code(&s, &rs256(json!({ "scope": "write read" }))).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_tool_call_needs_its_tool_scopes_and_the_403_challenge_names_every_scope_needed() {
+        let s = setup(json!({ "requiredScopes": ["read"], "toolScopes": { "wipe": ["admin", "offline_access"] },
+            "scopeHierarchy": { "root": ["admin"] } }));
+        let requested = Requested {
+            operations: vec![scopes::Operation { method: "tools/call".into(), name: Some("wipe".into()) }],
+            ..Requested::default()
+        };
+        let needed = s.guard.needed(Some(&requested)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(needed.as_ref(), ["read", "admin", "offline_access"]);
+        let info = verified(&s, &rs256(json!({ "scope": "read" }))).await.info;
+        let e = s.guard.authorize_for(&info, &needed).err().unwrap_or_else(|| panic!("passed"));
+        assert_eq!(e.missing_scopes, ["admin", "offline_access"]);
+        let r = s.guard.reject_for(&e, &needed);
+        assert_eq!(r.status, 403);
+        assert!(r.www_authenticate.is_some_and(|h| h.contains(r#"scope="read admin""#)), "no offline_access in it");
+        let root = verified(&s, &rs256(json!({ "scope": "read root offline_access" }))).await.info;
+        assert!(s.guard.authorize_for(&root, &needed).is_ok(), "root implies admin");
+        assert_eq!(root.scopes, ["read", "root", "offline_access"], "the granted scopes stay as granted");
+        // Without an operation only `requiredScopes` apply.
+        assert_eq!(s.guard.needed(None).map(|n| n.into_owned()).ok(), Some(vec!["read".to_owned()]));
     }
 
     #[tokio::test]

@@ -51,7 +51,7 @@ impl Rejection {
                 let challenge = Challenge {
                     error,
                     error_description: error.map(|_| err.code.description()),
-                    scope: err.challenge_scope.as_deref().or(ctx.scope.as_deref()),
+                    scope: ctx.scope.as_deref(),
                     resource_metadata: ctx.resource_metadata.as_deref(),
                 };
                 Rejection {

@@ -165,15 +165,13 @@ pub fn challenge_scope(needed: &[String]) -> Option<String> {
 }
 
 /// Checks `granted` against `needed` under `hierarchy`: the error lists what is still missing
-/// after the hierarchy is applied, and its challenge names every needed scope.
+/// after the hierarchy is applied (its challenge names every needed scope: `Guard::reject_for`).
 pub fn check(hierarchy: &ScopeHierarchy, granted: &[String], needed: &[String]) -> Result<(), AuthError> {
     let missing = hierarchy.missing(granted, needed);
     if missing.is_empty() {
         return Ok(());
     }
-    let mut e = AuthError::missing_scopes(missing);
-    e.challenge_scope = challenge_scope(needed);
-    Err(e)
+    Err(AuthError::missing_scopes(missing))
 }
 
 #[cfg(test)]
@@ -306,7 +304,7 @@ mod tests {
         let e = check(&h, &s(&["mcp", "files:read"]), &needed).err().unwrap_or_else(|| panic!("passed"));
         assert_eq!(e.code, ErrorCode::MissingRequiredScopes);
         assert_eq!(e.missing_scopes, ["files:write", "offline_access"]);
-        assert_eq!(e.challenge_scope.as_deref(), Some("mcp files:read files:write"), "no offline_access");
+        assert_eq!(challenge_scope(&needed).as_deref(), Some("mcp files:read files:write"), "no offline_access");
     }
 
     #[test]

@@ -201,9 +201,9 @@ async fn jwt_outcome(guard: &Guard, token: &str, needed: &[String]) -> Outcome {
                 // With per-operation scopes the glue keeps the identity, not the refusal: the
                 // same token may be allowed for another operation.
                 Err(e) if e.code == ErrorCode::MissingRequiredScopes && guard.per_operation() => {
-                    Outcome::rejected(guard.reject(&e)).with_identity(verified.info)
+                    Outcome::rejected(guard.reject_for(&e, needed)).with_identity(verified.info)
                 }
-                Err(e) => Outcome::rejected(guard.reject(&e)),
+                Err(e) => Outcome::rejected(guard.reject_for(&e, needed)),
             };
             // Only the answer for a token that comes back is worth keeping in the glue's memo.
             if verified.seen_before {
@@ -227,7 +227,7 @@ async fn custom_outcome(
 ) -> Outcome {
     match guard.verify_custom(verifier::call(settle, waiting, token, call_id), needed).await {
         CustomDecision::Accept(_) => Outcome::vouched(),
-        CustomDecision::Reject(e) => Outcome::rejected(guard.reject(&e)),
+        CustomDecision::Reject(e) => Outcome::rejected(guard.reject_for(&e, needed)),
         CustomDecision::Forward => Outcome::forward(),
     }
 }
@@ -265,8 +265,12 @@ impl NativeGuard {
     #[napi(catch_unwind)]
     pub fn check(&self, scopes: Vec<String>, operation: JsRequested) -> Option<Outcome> {
         let requested = Requested::from(operation);
-        let result = self.guard.needed(Some(&requested)).and_then(|needed| self.guard.check_needed(&scopes, &needed));
-        result.err().map(|e| Outcome::rejected(self.guard.reject(&e)))
+        let needed = match self.guard.needed(Some(&requested)) {
+            Ok(needed) => needed,
+            Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
+        };
+        let refused = self.guard.check_needed(&scopes, &needed).err();
+        refused.map(|e| Outcome::rejected(self.guard.reject_for(&e, &needed)))
     }
 
     /// `mcpAuth.hasScopes`: whether `granted` covers every scope of `wanted` under the scope hierarchy.
