@@ -73,7 +73,7 @@ test('a valid token passes every check and exits 0', async () => {
 
 test.each([
   ['an expired token', () => issuer.sign({ aud: RESOURCE, scope: 'read write' }, { expiresIn: -61 }), 'exp', /expired/],
-  ['a token for another audience', () => issuer.sign({ aud: 'https://other.example.com', scope: 'read write' }), 'audience', /expected \["https:\/\/api\.example\.com\/mcp"\], got "https:\/\/other\.example\.com"/],
+  ['a token for another audience', () => issuer.sign({ aud: 'https://other.example.com', scope: 'read write' }), 'audience', /expected "https:\/\/api\.example\.com\/mcp", got "https:\/\/other\.example\.com"/], // the resource, a string as configured
   ['a token missing a scope', () => issuer.sign({ aud: RESOURCE, scope: 'read' }), 'scopes', /missing: write/],
   [
     'a token with a bad signature',
