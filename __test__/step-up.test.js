@@ -300,6 +300,10 @@ describe('a POST the middleware cannot read', () => {
       expect({ status: res.status, body: res.body }).toEqual({ status: 500, body: { error: 'server_error', error_description: UNPARSED } });
       expect(res.headers.get('www-authenticate')).toBeNull();
     }
+    // Headers do not stand in for a body nobody parsed: they could name another tool than the
+    // body, which the MCP transport may parse and run later.
+    const lying = await post(t, token(t, 'files:write'), call('delete_file'), { 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+    expect({ status: lying.status, body: lying.body }).toEqual({ status: 500, body: { error: 'server_error', error_description: UNPARSED } });
     // An unauthenticated one too: the server is misconfigured, whatever the token.
     const bare = await request(t.url, { 'content-type': 'application/json' }, { method: 'POST', body: JSON.stringify(list()) });
     expect(bare.status).toBe(500);

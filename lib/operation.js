@@ -41,8 +41,8 @@ function scopesData(value) {
 /**
  * What a request asks to do, for `verify` and `check` of the native guard: its operations (body
  * and headers, both counted), `scopesFor`'s answer for each, and whether a POST could not be read
- * at all (a body that was not parsed, and no `Mcp-Method`). A POST without any body asks for no
- * operation. GET, DELETE and others: undefined, so only `requiredScopes` apply. `scopesFor`
+ * (it has a body that was not parsed: then the headers alone do not decide). A POST without any
+ * body asks for the operation its headers name, if any. GET, DELETE and others: undefined, so only `requiredScopes` apply. `scopesFor`
  * throwing propagates (the app's error).
  */
 function requestedOf(req, scopesFor) {
@@ -56,15 +56,18 @@ function requestedOf(req, scopesFor) {
       if (op !== undefined) operations.push(op)
     }
   }
+  if (!parsed && hasBody(req)) {
+    // A body nobody parsed: its operation is unknown, so the request cannot pass (fail closed),
+    // whatever the headers say (they could name another operation than the body, which the MCP
+    // transport may parse and run later).
+    return { operations, unreadable: true }
+  }
   const headerMethod = req.headers['mcp-method']
   if (typeof headerMethod === 'string') {
     const headerName = req.headers['mcp-name']
     const op = { method: headerMethod }
     if (typeof headerName === 'string') op.name = headerName
     if (!operations.some((o) => o.method === op.method && o.name === op.name)) operations.push(op)
-  } else if (!parsed && hasBody(req)) {
-    // A body nobody parsed: its operation is unknown, so the request cannot pass (fail closed).
-    return { operations, unreadable: true }
   }
   const requested = { operations: operations.map(({ method, name }) => (name === undefined ? { method } : { method, name })) }
   if (scopesFor !== undefined) requested.scopesFor = operations.map((op) => scopesData(scopesFor(op, req)))
