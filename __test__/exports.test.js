@@ -109,6 +109,30 @@ describe('native exports survive malformed input', () => {
     expect(typeof guard.keyEpoch()).toBe('number');
   });
 
+  test('NativeGuard.check, grants and verify with an operation (issue 12)', async () => {
+    const o = outcomes();
+    const guard = legacy.jwtGuard(o.done, { toolScopes: { t: ['a'] }, scopesFor: true, scopeHierarchy: { b: ['a'] } });
+    expect(guard.perOperation).toBe(true);
+    expect(guard.warnings()).toEqual([]);
+    let id = 10000;
+    for (const v of VALUES) {
+      await survive(() => guard.check(v, v));
+      await survive(() => guard.check(['a'], v));
+      await survive(() => guard.check(v, { operations: [] }));
+      await survive(() => guard.check(['a'], { operations: [{ method: 'tools/call', name: 't' }], scopesFor: [v] }));
+      await survive(() => guard.grants(v, v));
+      await survive(() => guard.grants(['b'], v));
+      await survive(() => guard.verify('Bearer a.b.c', ++id, v));
+      await survive(() => guard.verify('Bearer a.b.c', ++id, { operations: v }));
+    }
+    expect(guard.grants(['b'], ['a'])).toBe(true);
+    expect(guard.grants(['a'], ['b'])).toBe(false);
+    expect(guard.check(['a'], { operations: [{ method: 'tools/call', name: 't' }] })).toBeNull();
+    expect(guard.check([], { operations: [{ method: 'tools/call', name: 't' }] }).status).toBe(403);
+    expect(guard.check(['a'], { operations: [], scopesFor: ['no'] }).status).toBe(500);
+    expect(guard.check(['a'], { operations: [], unreadable: true }).status).toBe(500);
+  });
+
   test('custom guard whose settle function misbehaves or reports nonsense', async () => {
     const verdicts = [
       { json: 42 },
