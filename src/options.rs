@@ -310,6 +310,34 @@ mod tests {
     }
 
     #[test]
+    fn per_operation_options_are_read_and_checked() {
+        let o = parse(json!({ "toolScopes": { "wipe": ["admin"] }, "scopesFor": true,
+            "scopeHierarchy": { "root": ["admin"] }, "audience": "api://one" }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.operations.tools.get("wipe").map(Vec::as_slice), Some(&["admin".to_owned()][..]));
+        assert!(o.operations.scopes_for && o.operations.is_active());
+        assert!(o.hierarchy.covers(&["root".to_owned()], "admin"));
+        assert_eq!(o.audience, AudienceOption::One("api://one".into()));
+        for (bad, message) in [
+            (json!({ "toolScopes": { "t": "a" } }), "`options.toolScopes.t` must be an array of strings."),
+            (
+                json!({ "toolScopes": { "t": ["a b"] } }),
+                "`options.toolScopes.t` entry \"a b\" is not an RFC 6749 scope token",
+            ),
+            (json!({ "scopesFor": "f" }), "`options.scopesFor` must be a function."),
+            (
+                json!({ "scopeHierarchy": { "a\"b": ["c"] } }),
+                "`options.scopeHierarchy` key \"a\\\"b\" is not an RFC 6749 scope token",
+            ),
+        ] {
+            let got = parse(bad.clone()).err().unwrap_or_default();
+            assert!(got.starts_with(message), "{bad}: {got}");
+        }
+        let warned = parse(json!({ "requiredScopes": ["offline_access"], "toolScopes": { "t": ["offline_access"] } }));
+        assert_eq!(warned.map(|o| o.warnings().len()), Ok(2));
+    }
+
+    #[test]
     fn absent_options_are_the_documented_defaults() {
         let o = BearerOptions::parse(None).unwrap_or_default();
         assert_eq!(o.claims.clock_tolerance, 60.0);
