@@ -83,6 +83,11 @@ impl Rejection {
                     (ErrorCode::InvalidAuthInfo, Some(reason)) => {
                         body(ErrorCode::ServerError.as_str(), &format!("{} {reason}", err.code.description()))
                     }
+                    // Our own credentials were refused: say so (the cause, with the status, only
+                    // with details; nothing of the endpoint's answer is ever reflected).
+                    (ErrorCode::IntrospectionRefused, _) => {
+                        body(ErrorCode::ServerError.as_str(), ErrorCode::IntrospectionRefused.description())
+                    }
                     _ => body(ErrorCode::ServerError.as_str(), ErrorCode::ServerError.description()),
                 };
                 if show_details && err.code != ErrorCode::ServerError {
@@ -125,6 +130,21 @@ mod tests {
             json!({ "error": "server_error",
                     "error_description": "The custom verification function did not return a valid `AuthInfo`. `scopes` is missing." })
         );
+    }
+
+    #[test]
+    fn refused_introspection_credentials_say_so_in_a_500_without_the_status_unless_detailed() {
+        let err =
+            AuthError::with_reason(ErrorCode::IntrospectionRefused, "The introspection endpoint answered HTTP 401.");
+        let r = Rejection::render(&err, &ctx(), false);
+        assert_eq!((r.status, r.www_authenticate.as_deref(), r.retry_after), (500, None, None));
+        assert_eq!(
+            json_body(&r),
+            json!({ "error": "server_error", "error_description": ErrorCode::IntrospectionRefused.description() })
+        );
+        let detailed = json_body(&Rejection::render(&err, &ctx(), true));
+        assert_eq!(detailed["cause"]["error"], "introspection_refused");
+        assert_eq!(detailed["cause"]["cause"], "The introspection endpoint answered HTTP 401.");
     }
 
     #[test]
