@@ -263,7 +263,7 @@ mod tests {
     #[tokio::test]
     async fn a_cancelled_call_is_taken_over_by_the_next_caller() {
         let cache = TokenCache::<u32>::default();
-        let never = cache.get_or_call(key("t"), 0.0, || 0.0, || std::future::pending::<Held<u32>>());
+        let never = cache.get_or_call(key("t"), 0.0, || 0.0, std::future::pending::<Held<u32>>);
         assert!(tokio::time::timeout(Duration::from_millis(20), never).await.is_err());
         let (v, _, s) = cache.get_or_call(key("t"), 0.0, || 0.0, || async { held(5, 10.0) }).await;
         assert_eq!((v, s), (5, Source::Called));
