@@ -514,3 +514,13 @@ async fn the_endpoint_is_discovered_once_from_the_issuer_metadata() {
     }
     assert_eq!((metadata_calls.load(Ordering::SeqCst), endpoint.calls()), (1, 4));
 }
+
+#[tokio::test]
+async fn tokens_over_16_kib_are_refused_without_a_call() {
+    let endpoint = Endpoint::start(active(json!({}))).await;
+    let s = setup(&endpoint, json!({}), json!({}));
+    let big = "a".repeat(16 * 1024 + 1);
+    assert_eq!(code(&s.introspector.introspect(&big).await), Some(ErrorCode::InvalidToken));
+    assert!(s.introspector.introspect(&big[1..]).await.is_ok(), "16 KiB exactly is handled");
+    assert_eq!(endpoint.calls(), 1);
+}

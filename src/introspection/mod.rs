@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod options;
 
 use crate::auth_info::AuthInfo;
+use crate::authorization::MAX_TOKEN_LEN;
 use crate::claims::ClaimRules;
 use crate::clock::Clock;
 use crate::config::{AuthConfig, AuthServer, Mode};
@@ -140,10 +141,17 @@ impl Introspector {
         self.cache.len()
     }
 
-    /// Introspects `token`, or reuses a kept answer for it. Errors are answered as the contract
+    /// Introspects `token`, or reuses a kept answer for it. A token over
+    /// [`MAX_TOKEN_LEN`] is refused without a call. Errors are answered as the contract
     /// says: inactive or invalid → 401, outage → 503 with `Retry-After`, refused credentials →
     /// 500. The caller then checks issuer, audience and scopes.
     pub async fn introspect(&self, token: &str) -> Result<Introspected, AuthError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::with_reason(
+                ErrorCode::InvalidToken,
+                format!("The token is empty or longer than {MAX_TOKEN_LEN} bytes."),
+            ));
+        }
         let clock = self.clock.clone();
         let now = clock.unix_seconds();
         let (answer, until, source) =

@@ -71,8 +71,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const PATH: &str = "options.introspection";
 const KEYS: &[&str] =
     &["issuer", "endpoint", "clientId", "clientSecret", "authMethod", "cacheMaxAge", "timeoutDuration"];
-/// The common `bearerAuth` options that apply in introspection mode.
-const COMMON: &[&str] = &["resource", "audience", "requiredScopes", "showErrorDetails", "jwtVerify", "introspection"];
 
 /// Whether `url` may carry tokens and secrets: `https`, or `http` to a loopback address
 /// (`127.0.0.0/8`, `::1`, `localhost`) for development.
@@ -163,10 +161,10 @@ impl IntrospectionOptions {
     }
 
     /// Splits the options of `bearerAuth('introspection', options)` into the `introspection`
-    /// object (required) and the common options, to be checked by
-    /// [`crate::options::BearerOptions::parse`]. Options of other modes are refused by name:
-    /// `remoteJwkSet`, `verifyTimeout`, and every `jwtVerify` member but `clockTolerance` (which
-    /// applies to the answer's `exp`, `nbf` and `iat`).
+    /// object (required) and the common options, which the caller checks with
+    /// [`crate::options::BearerOptions::parse`] (it refuses unknown names). Options of the other
+    /// modes are refused here by name: `remoteJwkSet`, `verifyTimeout`, and every `jwtVerify`
+    /// member but `clockTolerance` (which applies to the answer's `exp`, `nbf` and `iat`).
     pub fn split(options: Option<&Value>) -> Result<(Value, IntrospectionOptions), ConfigError> {
         let missing = || {
             ConfigError::Type(format!(
@@ -177,15 +175,11 @@ impl IntrospectionOptions {
             None | Some(Value::Null) => return Err(missing()),
             Some(v) => object(v, "options")?,
         };
-        if let Some(key) = m.keys().find(|k| !COMMON.contains(&k.as_str())) {
-            if ["remoteJwkSet", "remoteJwtSet", "verifyTimeout"].contains(&key.as_str()) {
-                let instead =
-                    if key == "verifyTimeout" { "timeoutDuration" } else { "cacheMaxAge` and `timeoutDuration" };
-                return Err(ConfigError::Type(format!(
-                    "`options.{key}` does not apply to `bearerAuth('introspection')`; see `{PATH}.{instead}`."
-                )));
-            }
-            deny_unknown(m, "options", COMMON)?;
+        if let Some(key) = ["remoteJwkSet", "remoteJwtSet", "verifyTimeout"].into_iter().find(|k| m.contains_key(*k)) {
+            let instead = if key == "verifyTimeout" { "timeoutDuration" } else { "cacheMaxAge` and `timeoutDuration" };
+            return Err(ConfigError::Type(format!(
+                "`options.{key}` does not apply to `bearerAuth('introspection')`; see `{PATH}.{instead}`."
+            )));
         }
         if let Some(j) = present(m, "jwtVerify") {
             let jm = object(j, "options.jwtVerify")?;
@@ -298,7 +292,6 @@ mod tests {
             (json!({ "remoteJwkSet": {} }), "options.remoteJwkSet"),
             (json!({ "verifyTimeout": 5 }), "options.verifyTimeout"),
             (json!({ "jwtVerify": { "algorithms": ["RS256"] } }), "options.jwtVerify.algorithms"),
-            (json!({ "requiredScope": [] }), "options.requiredScope"),
         ];
         for (mut extra, name) in refused {
             extra["introspection"] = json!({ "clientId": "rs", "clientSecret": "s" });
@@ -307,6 +300,13 @@ mod tests {
         }
         let e = IntrospectionOptions::split(None).err().map(|e| e.message().to_owned()).unwrap_or_default();
         assert!(e.contains("options.introspection"), "{e}");
+        let typo = json!({ "requiredScope": [], "introspection": { "clientId": "rs", "clientSecret": "s" } });
+        let (common, _) = IntrospectionOptions::split(Some(&typo)).unwrap_or_else(|e| panic!("{e}"));
+        let e = crate::options::BearerOptions::parse(Some(&common)).err().map(|e| e.message().to_owned());
+        assert!(
+            e.is_some_and(|e| e.contains("`options.requiredScope`")),
+            "unknown names are refused by the common parser"
+        );
     }
 
     #[test]
