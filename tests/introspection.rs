@@ -524,3 +524,104 @@ async fn tokens_over_16_kib_are_refused_without_a_call() {
     assert!(s.introspector.introspect(&big[1..]).await.is_ok(), "16 KiB exactly is handled");
     assert_eq!(endpoint.calls(), 1);
 }
+
+mod inspect {
+    use super::*;
+    use mcp_auth_native::inspect::{Inspection, Status};
+    use mcp_auth_native::introspection::inspect::{inspect, IntrospectRequest};
+
+    fn request(endpoint: &Endpoint, token: &str) -> IntrospectRequest {
+        IntrospectRequest {
+            token: token.into(),
+            issuer: ISSUER.into(),
+            endpoint: Some(endpoint.url()),
+            client_id: "rs".into(),
+            client_secret: "top-secret-value".into(),
+            resource: Some(RESOURCE.into()),
+            scopes: vec!["read".into()],
+            ..IntrospectRequest::default()
+        }
+    }
+
+    async fn run(req: &IntrospectRequest) -> Inspection {
+        let http = Arc::new(HttpFetcher);
+        inspect(req, http.clone(), http, Arc::new(ManualClock::new(NOW))).await.unwrap()
+    }
+
+    fn verdicts(i: &Inspection) -> Vec<(&'static str, Status)> {
+        i.checks.iter().map(|c| (c.name, c.status)).collect()
+    }
+
+    fn assert_nothing_secret(i: &Inspection, token: &str) {
+        let text = format!("{:?} {:?}", i.checks, i.claims);
+        assert!(!text.contains(token) && !text.contains("top-secret-value"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn every_check_of_an_accepted_token_passes() {
+        let endpoint = Endpoint::start(active(json!({}))).await;
+        let i = run(&request(&endpoint, "opaque-abc")).await;
+        use Status::Passed as P;
+        assert_eq!(
+            verdicts(&i),
+            [
+                ("endpoint", P),
+                ("call", P),
+                ("answer", P),
+                ("active", P),
+                ("exp", P),
+                ("nbf", P),
+                ("iat", P),
+                ("issuer", P),
+                ("token_type", P),
+                ("claim types", P),
+                ("audience", P),
+                ("scopes", P)
+            ]
+        );
+        assert!(i.accepted());
+        let call = &i.checks[1].detail;
+        assert!(call.starts_with("HTTP 200, ") && call.ends_with(" bytes; client_secret_basic as rs"), "{call}");
+        assert_eq!(i.claims.get("client_id"), Some(&json!("mcp-client")));
+        assert_eq!(endpoint.last().form.get("token").map(String::as_str), Some("opaque-abc"));
+        assert_nothing_secret(&i, "opaque-abc");
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_is_named_and_the_rest_is_skipped() {
+        let endpoint = Endpoint::start(|_: &Request| Reply {
+            status: 401,
+            body: br#"{"error":"invalid_client"}"#.to_vec(),
+            delay: Duration::ZERO,
+        })
+        .await;
+        let i = run(&request(&endpoint, "opaque-abc")).await;
+        assert!(!i.accepted());
+        assert_eq!(verdicts(&i)[..2], [("endpoint", Status::Passed), ("call", Status::Failed)]);
+        assert!(i.checks[1].detail.ends_with("answered HTTP 401."), "{}", i.checks[1].detail);
+        assert!(i.checks[2..].iter().all(|c| c.status == Status::Skipped));
+        assert_nothing_secret(&i, "opaque-abc");
+    }
+
+    #[tokio::test]
+    async fn each_failing_member_is_named() {
+        let endpoint = Endpoint::start(active(json!({ "iss": "https://evil.example.com", "scope": "write" }))).await;
+        let i = run(&request(&endpoint, "t")).await;
+        let failed: Vec<_> = i.checks.iter().filter(|c| c.status == Status::Failed).map(|c| c.name).collect();
+        assert_eq!(failed, ["issuer", "scopes"]);
+        let issuer = i.checks.iter().find(|c| c.name == "issuer").unwrap();
+        assert_eq!(issuer.detail, format!("expected \"{ISSUER}\", got \"https://evil.example.com\""));
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_are_reported_without_the_secret() {
+        let endpoint = Endpoint::start(active(json!({}))).await;
+        let mut req = request(&endpoint, "t");
+        req.endpoint = Some("http://as.example.com/introspect".into());
+        let http = Arc::new(HttpFetcher);
+        let e = inspect(&req, http.clone(), http, Arc::new(ManualClock::new(NOW))).await.unwrap_err().to_string();
+        assert!(e.contains("https") && !e.contains("top-secret-value"), "{e}");
+        assert_eq!(endpoint.calls(), 0);
+        assert!(!format!("{req:?}").contains("top-secret-value"));
+    }
+}

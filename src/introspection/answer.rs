@@ -5,7 +5,7 @@ use crate::auth_info::AuthInfo;
 use crate::claims::ClaimRules;
 use crate::discovery::parse_object;
 use crate::error::{AuthError, ErrorCode};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// `token_type` values of access tokens (RFC 6750, RFC 9449, RFC 8693 §3), compared
 /// case-insensitively as RFC 6749 §7.1 says.
@@ -15,39 +15,47 @@ fn refused(reason: &str) -> AuthError {
     AuthError::with_reason(ErrorCode::InvalidToken, reason)
 }
 
-/// Checks an answer of `issuer`'s endpoint at `now` (seconds since the epoch) and builds the
-/// identity it describes, with an empty `token` (the caller puts the request's token in).
-///
-/// - Not a JSON object (duplicate member names included): 503, the endpoint is broken.
-/// - `active` other than the JSON `true`: 401 `invalid_token`.
-/// - `exp`, `nbf`, `iat` as in a JWT (numbers only, `rules`' clock tolerance); none required.
-/// - `iss`, when present, equal to `issuer` (else 401 `invalid_issuer`); the identity's issuer
-///   is `issuer` either way.
-/// - `token_type`, when present, one of [`ACCESS_TOKEN_TYPES`].
-/// - `scope` → `scopes`, `client_id`, `sub`, `aud`, `exp` and every member as `claims`, typed as
-///   in a JWT.
-pub fn judge(body: &[u8], issuer: &str, rules: &ClaimRules, now: f64) -> Result<AuthInfo, AuthError> {
-    let members = parse_object(body).ok_or_else(|| {
+/// The answer's members. Not a JSON object (duplicate member names included) is a broken
+/// endpoint: 503.
+pub fn parse(body: &[u8]) -> Result<Map<String, Value>, AuthError> {
+    parse_object(body).ok_or_else(|| {
         AuthError::unavailable("The introspection endpoint did not answer with a JSON object.", RETRY_AFTER)
-    })?;
+    })
+}
+
+/// `active` is the JSON `true`; anything else (`false`, `"true"`, absent) is 401 `invalid_token`.
+pub fn check_active(members: &Map<String, Value>) -> Result<(), AuthError> {
     match members.get("active") {
-        Some(Value::Bool(true)) => {}
-        Some(Value::Bool(false)) => return Err(refused("The token is not active.")),
-        _ => return Err(refused("The introspection answer has no boolean `active` member.")),
+        Some(Value::Bool(true)) => Ok(()),
+        Some(Value::Bool(false)) => Err(refused("The token is not active.")),
+        _ => Err(refused("The introspection answer has no boolean `active` member.")),
     }
-    rules.check(&members, now)?;
+}
+
+/// `iss`, when present, equals the introspecting `issuer`; else 401 `invalid_issuer`.
+pub fn check_issuer(members: &Map<String, Value>, issuer: &str) -> Result<(), AuthError> {
     match members.get("iss") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s == issuer => {}
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == issuer => Ok(()),
         Some(other) => {
-            return Err(AuthError::mismatch(ErrorCode::InvalidIssuer, Value::String(issuer.to_owned()), other.clone()))
+            Err(AuthError::mismatch(ErrorCode::InvalidIssuer, Value::String(issuer.to_owned()), other.clone()))
         }
     }
+}
+
+/// `token_type`, when present, is one of [`ACCESS_TOKEN_TYPES`].
+pub fn check_token_type(members: &Map<String, Value>) -> Result<(), AuthError> {
     match members.get("token_type") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(t)) if ACCESS_TOKEN_TYPES.iter().any(|a| a.eq_ignore_ascii_case(t)) => {}
-        Some(_) => return Err(refused("The introspected token is not an access token (`token_type`).")),
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(t)) if ACCESS_TOKEN_TYPES.iter().any(|a| a.eq_ignore_ascii_case(t)) => Ok(()),
+        Some(_) => Err(refused("The introspected token is not an access token (`token_type`).")),
     }
+}
+
+/// The identity an active answer describes, with an empty `token`: `issuer` as its issuer,
+/// `scope` → `scopes`, `client_id`, `sub`, `aud`, `exp`, every member as `claims` (none made
+/// up), typed as in a JWT (401 `invalid_token` otherwise).
+pub fn auth_info(members: Map<String, Value>, issuer: &str) -> Result<AuthInfo, AuthError> {
     let mut with_issuer = members.clone();
     with_issuer.insert("iss".into(), Value::String(issuer.to_owned()));
     let mut info = AuthInfo::from_claims("", with_issuer)?;
@@ -55,6 +63,19 @@ pub fn judge(body: &[u8], issuer: &str, rules: &ClaimRules, now: f64) -> Result<
     claims.values_mut().for_each(crate::auth_info::as_doubles);
     info.claims = Some(claims);
     Ok(info)
+}
+
+/// Checks an answer of `issuer`'s endpoint at `now` (seconds since the epoch) and builds the
+/// identity it describes, with an empty `token` (the caller puts the request's token in):
+/// [`parse`], [`check_active`], `exp`/`nbf`/`iat` as in a JWT (numbers only, `rules`' clock
+/// tolerance, none required), [`check_issuer`], [`check_token_type`], then [`auth_info`].
+pub fn judge(body: &[u8], issuer: &str, rules: &ClaimRules, now: f64) -> Result<AuthInfo, AuthError> {
+    let members = parse(body)?;
+    check_active(&members)?;
+    rules.check(&members, now)?;
+    check_issuer(&members, issuer)?;
+    check_token_type(&members)?;
+    auth_info(members, issuer)
 }
 
 #[cfg(test)]

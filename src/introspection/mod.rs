@@ -11,6 +11,7 @@ pub mod cache;
 pub mod call;
 pub mod client_auth;
 pub mod endpoint;
+pub mod inspect;
 pub mod options;
 
 use crate::auth_info::AuthInfo;
