@@ -10,9 +10,7 @@ use mcp_auth_native::config::AuthConfig;
 use mcp_auth_native::error::{AuthError, ErrorCode};
 use mcp_auth_native::fetch::{HttpFetcher, MAX_BODY_BYTES};
 use mcp_auth_native::guard::Guard;
-use mcp_auth_native::introspection::options::IntrospectionOptions;
 use mcp_auth_native::introspection::{Introspected, Introspector};
-use mcp_auth_native::options::BearerOptions;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -166,12 +164,10 @@ fn setup_with(config: Value, options: Value) -> Setup {
     let config = AuthConfig::parse(&config).unwrap();
     let mut options = options;
     options["resource"] = json!(RESOURCE);
-    let (common, introspection) = IntrospectionOptions::split(Some(&options)).unwrap();
-    let options = BearerOptions::parse(Some(&common)).unwrap();
     let clock = Arc::new(ManualClock::new(NOW));
     let http = Arc::new(HttpFetcher);
-    let introspector =
-        Introspector::new(&config, &options, introspection, http.clone(), http.clone(), clock.clone()).unwrap();
+    let (options, introspector) =
+        Introspector::configure(&config, Some(&options), http.clone(), http.clone(), clock.clone()).unwrap();
     let guard = Guard::new(&config, options, false, http, clock.clone()).unwrap();
     Setup { introspector: Arc::new(introspector), guard, clock }
 }

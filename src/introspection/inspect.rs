@@ -7,14 +7,12 @@
 //! middleware accepts with the same options. Nothing here prints the token or the secret.
 
 use super::call::{self, Poster};
-use super::options::IntrospectionOptions;
 use super::{answer, Introspector};
 use crate::clock::Clock;
 use crate::config::AuthConfig;
 use crate::fetch::Fetcher;
 use crate::guard::Guard;
 use crate::inspect::{check, explain, seconds, skipped, utc, Check, InspectError, Inspection};
-use crate::options::BearerOptions;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -89,10 +87,9 @@ fn build(
     options.insert("introspection".into(), Value::Object(introspection));
     let bad = |e: crate::error::ConfigError| InspectError::BadArgument(e.message().to_owned());
     let config = AuthConfig::parse(&config).map_err(bad)?;
-    let (common, introspection) = IntrospectionOptions::split(Some(&Value::Object(options))).map_err(bad)?;
-    let options = BearerOptions::parse(Some(&common)).map_err(bad)?;
-    let introspector =
-        Introspector::new(&config, &options, introspection, fetcher.clone(), poster, clock.clone()).map_err(bad)?;
+    let (options, introspector) =
+        Introspector::configure(&config, Some(&Value::Object(options)), fetcher.clone(), poster, clock.clone())
+            .map_err(bad)?;
     let guard = Guard::new(&config, options, false, fetcher, clock).map_err(bad)?;
     Ok((introspector, guard))
 }

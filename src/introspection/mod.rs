@@ -27,6 +27,7 @@ use call::Poster;
 use client_auth::ClientAuth;
 use endpoint::Endpoint;
 use options::IntrospectionOptions;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +77,23 @@ fn servers<'a>(config: &'a AuthConfig, options: &BearerOptions) -> Result<&'a [A
 }
 
 impl Introspector {
+    /// `bearerAuth('introspection', options)` from its options as given:
+    /// [`IntrospectionOptions::split`], [`BearerOptions::parse`] of the common ones, then
+    /// [`Introspector::new`]. The common options are returned for the
+    /// [`Guard`](crate::guard::Guard) that then checks issuer, audience and scopes.
+    pub fn configure(
+        config: &AuthConfig,
+        options: Option<&Value>,
+        fetcher: Arc<dyn Fetcher>,
+        poster: Arc<dyn Poster>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(BearerOptions, Introspector), ConfigError> {
+        let (common, introspection) = IntrospectionOptions::split(options)?;
+        let options = BearerOptions::parse(Some(&common))?;
+        let introspector = Introspector::new(config, &options, introspection, fetcher, poster, clock)?;
+        Ok((options, introspector))
+    }
+
     /// Builds the introspection of a `bearerAuth('introspection')` middleware, checking that
     /// `introspection` fits `config`: the issuer must be one of the resource's authorization
     /// servers (and is required when there are several), and its endpoint must be known or
@@ -209,14 +227,13 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::fetch::fake::FakeHttp;
     use crate::fetch::HttpFetcher;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     fn build(config: Value, options: Value) -> Result<Introspector, String> {
         let config = AuthConfig::parse(&config).map_err(|e| e.to_string())?;
-        let (common, introspection) = IntrospectionOptions::split(Some(&options)).map_err(|e| e.to_string())?;
-        let options = BearerOptions::parse(Some(&common)).map_err(|e| e.to_string())?;
         let clock = Arc::new(ManualClock::new(0.0));
-        Introspector::new(&config, &options, introspection, Arc::new(FakeHttp::default()), Arc::new(HttpFetcher), clock)
+        Introspector::configure(&config, Some(&options), Arc::new(FakeHttp::default()), Arc::new(HttpFetcher), clock)
+            .map(|(_, i)| i)
             .map_err(|e| e.to_string())
     }
 
