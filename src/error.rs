@@ -137,6 +137,13 @@ error_codes! {
     /// The server cannot authenticate requests because of its configuration: HTTP 500.
     ServerError => (Service, "server_error",
         "An error occurred with the authorization server."),
+    /// Metadata without `introspection_endpoint`, so opaque tokens cannot be introspected.
+    MissingIntrospectionEndpoint => (AuthServer, "missing_introspection_endpoint",
+        "The server metadata does not contain an introspection endpoint, which is required for token introspection."),
+    /// The introspection endpoint answered 400, 401 or 403 (RFC 7662 §2.3): this resource
+    /// server's credentials or request are wrong. HTTP 500, answered as `server_error`.
+    IntrospectionRefused => (Service, "introspection_refused",
+        "The introspection endpoint refused the request of this resource server; check its client credentials and the endpoint."),
 }
 
 /// The RFC 6750 §3.1 error code that goes into `WWW-Authenticate`.
@@ -199,7 +206,9 @@ impl ErrorCode {
             | InvalidAuthInfo
             | UnparsedBody
             | InvalidScopesFor
-            | ServerError => Disposition::ServerError,
+            | ServerError
+            | MissingIntrospectionEndpoint
+            | IntrospectionRefused => Disposition::ServerError,
         }
     }
 
@@ -337,6 +346,13 @@ mod tests {
                 code.disposition(),
                 Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidToken) }
             );
+        }
+    }
+
+    #[test]
+    fn introspection_configuration_problems_are_500() {
+        for code in [ErrorCode::MissingIntrospectionEndpoint, ErrorCode::IntrospectionRefused] {
+            assert_eq!(code.disposition(), Disposition::ServerError, "{code:?}");
         }
     }
 

@@ -54,7 +54,8 @@ pub trait Fetcher: Send + Sync + 'static {
 #[derive(Debug, Default)]
 pub struct HttpFetcher;
 
-fn client() -> Result<&'static reqwest::Client, FetchError> {
+/// The shared HTTP client: no redirects, no cookies, rustls.
+pub(crate) fn client() -> Result<&'static reqwest::Client, FetchError> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
@@ -69,7 +70,7 @@ fn client() -> Result<&'static reqwest::Client, FetchError> {
 }
 
 async fn get_bounded(url: &str) -> Result<Vec<u8>, FetchError> {
-    let mut response = client()?
+    let response = client()?
         .get(url)
         .header("accept", "application/json")
         .send()
@@ -79,6 +80,11 @@ async fn get_bounded(url: &str) -> Result<Vec<u8>, FetchError> {
     if status != 200 {
         return Err(FetchError::Status(status));
     }
+    read_bounded(response).await
+}
+
+/// Reads a response body of at most [`MAX_BODY_BYTES`].
+pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
     if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(FetchError::TooLarge);
     }
@@ -92,7 +98,8 @@ async fn get_bounded(url: &str) -> Result<Vec<u8>, FetchError> {
     Ok(body)
 }
 
-fn without_url(e: &reqwest::Error) -> String {
+/// A reqwest error's message without the URL it names.
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut msg = e.to_string();
     if let Some(url) = e.url() {
         msg = msg.replace(&format!(" ({url})"), "");

@@ -114,7 +114,7 @@ impl fmt::Display for InspectError {
 impl std::error::Error for InspectError {}
 
 /// A failure in words: its reason, else its expected and actual values, else its description.
-fn explain(e: &AuthError) -> String {
+pub(crate) fn explain(e: &AuthError) -> String {
     if !e.missing_scopes.is_empty() {
         return format!("missing: {}", e.missing_scopes.join(", "));
     }
@@ -129,14 +129,14 @@ fn explain(e: &AuthError) -> String {
     }
 }
 
-fn check(name: &'static str, result: Result<String, AuthError>) -> Check {
+pub(crate) fn check(name: &'static str, result: Result<String, AuthError>) -> Check {
     match result {
         Ok(detail) => Check { name, status: Status::Passed, detail },
         Err(e) => Check { name, status: Status::Failed, detail: explain(&e) },
     }
 }
 
-fn skipped(name: &'static str, detail: &str) -> Check {
+pub(crate) fn skipped(name: &'static str, detail: &str) -> Check {
     Check { name, status: Status::Skipped, detail: detail.to_owned() }
 }
 
@@ -170,7 +170,7 @@ fn guard_for(
 }
 
 /// `t` (seconds since the epoch) as an RFC 3339 UTC date, e.g. `2026-11-26T09:52:26Z`.
-fn utc(t: f64) -> String {
+pub(crate) fn utc(t: f64) -> String {
     // Days to civil date: H. Hinnant's `civil_from_days`, proleptic Gregorian calendar.
     let secs = t.floor() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -186,7 +186,7 @@ fn utc(t: f64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3_600, rem % 3_600 / 60, rem % 60)
 }
 
-fn seconds(delta: f64) -> String {
+pub(crate) fn seconds(delta: f64) -> String {
     if delta >= 0.0 {
         format!("in {delta:.0} s")
     } else {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod fetch;
 pub mod guard;
 pub mod inspect;
+pub mod introspection;
 pub mod jwk;
 pub mod jwks;
 pub mod jwt;

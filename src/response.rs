@@ -84,7 +84,10 @@ impl Rejection {
                     (ErrorCode::InvalidAuthInfo | ErrorCode::InvalidScopesFor, Some(reason)) => {
                         body(ErrorCode::ServerError.as_str(), &format!("{} {reason}", err.code.description()))
                     }
-                    (ErrorCode::UnparsedBody | ErrorCode::InvalidScopesFor, _) => {
+                    // A configuration problem that has its own description: no body parser, a bad
+                    // `scopesFor` answer, our own credentials refused by the introspection endpoint
+                    // (nothing of its answer is ever reflected).
+                    (ErrorCode::UnparsedBody | ErrorCode::InvalidScopesFor | ErrorCode::IntrospectionRefused, _) => {
                         body(ErrorCode::ServerError.as_str(), err.code.description())
                     }
                     _ => body(ErrorCode::ServerError.as_str(), ErrorCode::ServerError.description()),
@@ -135,6 +138,21 @@ mod tests {
             json!({ "error": "server_error",
                     "error_description": "The custom verification function did not return a valid `AuthInfo`. `scopes` is missing." })
         );
+    }
+
+    #[test]
+    fn refused_introspection_credentials_say_so_in_a_500_without_the_status_unless_detailed() {
+        let err =
+            AuthError::with_reason(ErrorCode::IntrospectionRefused, "The introspection endpoint answered HTTP 401.");
+        let r = Rejection::render(&err, &ctx(), false);
+        assert_eq!((r.status, r.www_authenticate.as_deref(), r.retry_after), (500, None, None));
+        assert_eq!(
+            json_body(&r),
+            json!({ "error": "server_error", "error_description": ErrorCode::IntrospectionRefused.description() })
+        );
+        let detailed = json_body(&Rejection::render(&err, &ctx(), true));
+        assert_eq!(detailed["cause"]["error"], "introspection_refused");
+        assert_eq!(detailed["cause"]["cause"], "The introspection endpoint answered HTTP 401.");
     }
 
     #[test]
