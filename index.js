@@ -3,7 +3,7 @@
 // generated native binding (`binding.js`). Every decision is made in Rust; this file only moves
 // the `Authorization` header in and the outcome out.
 
-const native = require('./binding.js')
+const native = require('./native.js')
 
 // ---------------------------------------------------------------------------------------------
 // Errors: classes mirror mcp-auth 0.2.0; their description tables come from the Rust code table.

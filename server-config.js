@@ -4,7 +4,7 @@
 // code as request handling; this file only calls the user's `transpileData` between the fetch and
 // the checks, and turns failures into the error classes that `index.js` defines.
 
-const native = require('./binding.js')
+const native = require('./native.js')
 
 const OPTION_NAMES = ['type', 'transpileData', 'timeoutDuration']
 

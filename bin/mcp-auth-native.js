@@ -50,7 +50,7 @@ async function main(argv) {
   const scopes = values.scopes ? values.scopes.split(/[\s,]+/).filter(Boolean) : []
   const audience = (values.audience || []).flatMap((a) => a.split(',')).filter(Boolean)
 
-  const { inspect } = require('../binding.js')
+  const { inspect } = require('../native.js')
   const result = await inspect({
     token: token.trim(),
     issuer: values.issuer,
