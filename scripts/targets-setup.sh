@@ -40,7 +40,7 @@ deb() { # deb <dir> <apt options...> -- <packages...>
   pkgs=("$@")
   [ -e "$dir/.done" ] && return 0
   local dl; dl=$(mktemp -d); chmod 755 "$dl"
-  (cd "$dl" && apt-get "${opts[@]}" download "${pkgs[@]}" >/dev/null)
+  (cd "$dl" && apt-get -o APT::Sandbox::User=root "${opts[@]}" download "${pkgs[@]}" >/dev/null)
   rm -rf "$dir"; mkdir -p "$dir"
   for f in "$dl"/*.deb; do dpkg-deb -x "$f" "$dir"; done
   rm -rf "$dl"
@@ -63,7 +63,7 @@ if [ ! -e "$T/deb/musl/.done" ]; then
   echo "deb [arch=amd64,arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$apt_tmp/sources.list"
   apt_opts=(-qq -o "Dir::Etc::SourceList=$apt_tmp/sources.list" -o "Dir::Etc::SourceParts=$apt_tmp/none"
     -o "Dir::State::Lists=$apt_tmp/lists" -o "Dir::Cache=$apt_tmp/cache" -o "APT::Architectures=amd64,arm64")
-  apt-get "${apt_opts[@]}" update
+  apt-get -o APT::Sandbox::User=root "${apt_opts[@]}" update
   deb "$T/deb/musl" "${apt_opts[@]}" -- musl:amd64 musl:arm64
   rm -rf "$apt_tmp"
 fi
