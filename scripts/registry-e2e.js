@@ -25,6 +25,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const ALL = fs.readdirSync(path.join(ROOT, 'npm')).sort();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-auth-native-registry-'));
 let failures = 0;
+let passes = 0;
 
 // Asynchronous: the registry answers from this same process while npm runs.
 function run(cmd, opts = {}) {
@@ -39,7 +40,8 @@ function run(cmd, opts = {}) {
 }
 function check(ok, message, detail = '') {
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${message}${!ok && detail ? `\n${String(detail).slice(-3000)}` : ''}`);
-  if (!ok) failures++;
+  if (ok) passes++;
+  else failures++;
 }
 async function pack(dir) {
   const r = await run(['npm', 'pack', '--json', '--pack-destination', work], { cwd: dir });
@@ -83,6 +85,15 @@ async function main() {
     const scripts = Object.keys(manifest.scripts || {}).filter((s) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(s));
     if (scripts.length) check(false, `${name} declares install-time scripts: ${scripts.join(', ')}`);
   }
+
+  // `npm version` runs the `version` script, `napi version`: every npm/<platform> follows.
+  const bump = path.join(work, 'bump');
+  fs.mkdirSync(bump);
+  for (const f of ['package.json', 'npm']) fs.cpSync(path.join(ROOT, f), path.join(bump, f), { recursive: true });
+  await run(['git', 'init', '-q'], { cwd: bump });
+  const bumped = await run(['npm', 'version', '9.8.7', '--no-git-tag-version'], { cwd: bump });
+  const versions = ALL.map((p) => JSON.parse(fs.readFileSync(path.join(bump, 'npm', p, 'package.json'), 'utf8')).version);
+  check(bumped.status === 0 && versions.every((v) => v === '9.8.7'), 'npm version 9.8.7 (napi version) sets all eight platform packages to 9.8.7', bumped.stdout + bumped.stderr + versions.join(' '));
 
   // 2. The registry.
   const registry = await startRegistry([root, ...platforms]);
@@ -152,11 +163,9 @@ async function main() {
 
   await registry.close();
   fs.rmSync(work, { recursive: true, force: true });
-  if (failures) {
-    console.error(`packaging path: ${failures} check(s) failed`);
-    process.exit(1);
-  }
-  console.log('packaging path: all checks passed');
+  console.log(`packaging path: ${passes} passed, ${failures} failed`);
+  fs.writeFileSync(path.join(ROOT, '.targets', 'packaging-result.json'), JSON.stringify({ passes, failures }));
+  if (failures) process.exit(1);
 }
 
 main().catch((e) => {

@@ -93,16 +93,25 @@ for (const platform of platforms) {
     console.log(`${platform}: jest ${names.join(', ')} in ${r.seconds}s: ${summary.replace(/^Tests:\s*/, '')}`);
     if (r.status !== 0 || !/ passed/.test(summary) || / failed/.test(summary)) fail(`${platform}: jest (${suitesLine})`, r.stderr);
     result.tests = `${names.length} suites: ${summary.replace(/^Tests:\s*/, '')}`;
+    result.passed = Number((summary.match(/(\d+) passed/) || [0, 0])[1]);
     result.seconds = r.seconds;
   }
   results.push(result);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+let packaging = { passes: 0, failures: 0 };
 if (!args.includes('--no-packaging')) {
+  const started = Date.now();
   const e2e = spawnSync(process.execPath, [path.join(__dirname, 'registry-e2e.js')], { stdio: 'inherit' });
   if (e2e.status !== 0) fail('packaging path (registry-e2e.js)');
+  packaging = JSON.parse(fs.readFileSync(path.join(T, 'packaging-result.json'), 'utf8'));
+  packaging.seconds = Math.round((Date.now() - started) / 1000);
 }
 
 console.log('\nsummary');
 for (const r of results) console.log(`  ${r.platform.padEnd(17)} Node ${r.node} ${r.libc.padEnd(11)} ${r.tests ? `${r.tests} (${r.seconds}s)` : ''}`);
+if (!args.includes('--no-packaging')) console.log(`  packaging path    ${packaging.passes} checks passed (${packaging.seconds}s)`);
+const line = `targets: ${results.reduce((n, r) => n + (r.passed || 0), 0) + packaging.passes} passed, 0 failed`;
+fs.writeFileSync(path.join(T, 'summary.txt'), `${line}\n`);
+console.log(line);
