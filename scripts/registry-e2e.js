@@ -90,6 +90,7 @@ async function main() {
   const bump = path.join(work, 'bump');
   fs.mkdirSync(bump);
   for (const f of ['package.json', 'npm']) fs.cpSync(path.join(ROOT, f), path.join(bump, f), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(bump, 'node_modules'));
   await run(['git', 'init', '-q'], { cwd: bump });
   const bumped = await run(['npm', 'version', '9.8.7', '--no-git-tag-version'], { cwd: bump });
   const versions = ALL.map((p) => JSON.parse(fs.readFileSync(path.join(bump, 'npm', p, 'package.json'), 'utf8')).version);
