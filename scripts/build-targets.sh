@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=$PWD/.targets
-[ -x "$T/venv/bin/cargo-zigbuild" ] || { echo "run scripts/targets-setup.sh first" >&2; exit 1; }
+# The build tools (Rust targets, zig venv); quick when they are there already.
+bash scripts/targets-setup.sh --build-only
 export PATH="$T/venv/bin:$PATH"
 
 profile=(--release)

@@ -60,6 +60,10 @@ const report = process.report.getReport();
 console.log(JSON.stringify({ arch: process.arch, glibc: report.header.glibcVersionRuntime || null, node: process.version, loaded, exports: Object.keys(auth).length }));
 `;
 
+// The runtimes (qemu, sysroots, Node builds); quick when they are there already.
+const setup = spawnSync('bash', [path.join(__dirname, 'targets-setup.sh')], { stdio: 'inherit' });
+if (setup.status !== 0) fail('scripts/targets-setup.sh');
+
 const results = [];
 for (const platform of platforms) {
   const bin = path.join(ROOT, 'npm', platform, `mcp-auth-native.${platform}.node`);
