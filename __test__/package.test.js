@@ -1,8 +1,10 @@
 'use strict';
-// The installed package: `npm pack`, then `npm install <tarball>` into fresh projects (with no
-// Rust toolchain on PATH) and a protected request in each: Express 5 + CommonJS, Express 5 + ESM,
+// The installed package: `npm pack` the root and this platform's package (npm/<platform> with
+// the binary built here), then `npm install` both tarballs into fresh projects (with no Rust
+// toolchain on PATH) and a protected request in each: Express 5 + CommonJS, Express 5 + ESM,
 // Express 4 + CommonJS, and TypeScript (`tsc --strict`) with and without @modelcontextprotocol/sdk.
-// Slow (real installs from the npm registry): the projects install in parallel.
+// Slow (real installs from the npm registry): the projects install in parallel. The path through
+// `optionalDependencies` and a registry is tested per platform by `npm run test:targets`.
 
 const { execFile } = require('node:child_process');
 const fs = require('node:fs');
@@ -15,12 +17,25 @@ const ROOT = path.join(__dirname, '..');
 let work;
 let tarball;
 let packed;
+let platformTarball;
+let platformPacked;
+// This machine's platform, named as npm/<platform> (the release workflow runs this on each).
+const PLATFORM = (() => {
+  const { platform, arch } = process;
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  if (platform !== 'linux') return `${platform}-${arch}`;
+  return `linux-${arch}-${process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+})();
 
 // No cargo, rustc or npm_* variables from the outer `npm test`: what a user's machine has.
 const env = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'PATH' && k !== 'CARGO_HOME' && k !== 'RUSTUP_HOME'),
+  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k.toUpperCase() !== 'PATH' && k !== 'CARGO_HOME' && k !== 'RUSTUP_HOME'),
 );
-env.PATH = `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
+const systemDirs =
+  process.platform === 'win32'
+    ? [path.join(process.env.SystemRoot || 'C:\\Windows', 'System32'), process.env.SystemRoot || 'C:\\Windows']
+    : ['/usr/local/bin', '/usr/bin', '/bin'];
+env.PATH = [path.dirname(process.execPath), ...systemDirs].join(path.delimiter);
 
 function run(cmd, args, cwd) {
   return new Promise((resolve) => {
@@ -35,7 +50,7 @@ async function project(name, deps, files) {
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }));
   for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
-  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...deps], dir);
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, platformTarball, ...deps], dir);
   if (install.code !== 0) throw new Error(`npm install in ${name} failed: ${install.stderr}`);
   return dir;
 }
@@ -198,6 +213,14 @@ beforeAll(async () => {
   if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
   [packed] = JSON.parse(pack.stdout);
   tarball = path.join(work, packed.filename);
+  // This platform's package as the release workflow makes it: npm/<platform>/ plus the binary.
+  const platformDir = path.join(work, PLATFORM);
+  fs.cpSync(path.join(ROOT, 'npm', PLATFORM), platformDir, { recursive: true, filter: (f) => !f.endsWith('.node') });
+  fs.copyFileSync(path.join(ROOT, `mcp-auth-native.${PLATFORM}.node`), path.join(platformDir, `mcp-auth-native.${PLATFORM}.node`));
+  const platformPack = await run('npm', ['pack', '--json', '--pack-destination', work], platformDir);
+  if (platformPack.code !== 0) throw new Error(`npm pack of ${PLATFORM} failed: ${platformPack.stderr}`);
+  [platformPacked] = JSON.parse(platformPack.stdout);
+  platformTarball = path.join(work, platformPacked.filename);
   const [express5, express4, ts] = await Promise.all([
     project('express5', ['express@5'], { 'server.cjs': program('cjs'), 'server.mjs': program('esm') }),
     project('express4', ['express@4'], { 'server.cjs': program('cjs') }),
@@ -215,7 +238,7 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball holds the prebuilt linux-x64 addon, the JS and types, the CLI, and no Rust sources', () => {
+test('the root tarball holds the JS, types, loader and CLI, and no binary and no Rust sources', () => {
   const files = packed.files.map((f) => f.path).sort();
   expect(files).toEqual(
     expect.arrayContaining([
@@ -232,10 +255,38 @@ test('the tarball holds the prebuilt linux-x64 addon, the JS and types, the CLI,
       'binding.js',
       'binding.d.ts',
       'bin/mcp-auth-native.js',
-      'mcp-auth-native.linux-x64-gnu.node',
     ]),
   );
-  expect(files.filter((f) => /\.rs$|Cargo|__test__|examples\//.test(f))).toEqual([]);
+  expect(files.filter((f) => /\.node$|\.rs$|Cargo|__test__|examples\/|^npm\//.test(f))).toEqual([]);
+});
+
+test('the platform tarball holds its one binary, package.json and README, and is limited to its os, cpu and libc', () => {
+  expect(platformPacked.name).toBe(`mcp-auth-native-${PLATFORM}`);
+  expect(platformPacked.files.map((f) => f.path).sort()).toEqual(['README.md', `mcp-auth-native.${PLATFORM}.node`, 'package.json']);
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', PLATFORM, 'package.json')));
+  const [os_, cpu, abi] = PLATFORM.split('-');
+  expect(manifest).toMatchObject({ os: [os_], cpu: [cpu], main: `mcp-auth-native.${PLATFORM}.node` });
+  expect(manifest.libc).toEqual(os_ === 'linux' ? [abi === 'gnu' ? 'glibc' : 'musl'] : undefined);
+});
+
+const INSTALL_TIME_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
+
+test("a user's npm install of both tarballs is silent: no install-script warning, and neither package declares one", async () => {
+  const dir = path.join(work, 'silent');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'silent', version: '1.0.0', private: true }));
+  // npm's default log level, where npm 11 warns "packages have install scripts not yet covered by allowScripts".
+  const install = await run('npm', ['install', '--no-audit', '--no-fund', tarball, platformTarball], dir);
+  expect(install.code).toBe(0);
+  expect(install.stderr).toBe('');
+  expect(install.stdout).not.toMatch(/script/i);
+  expect(install.stdout).toMatch(/added 2 packages/);
+  for (const name of ['mcp-auth-native', `mcp-auth-native-${PLATFORM}`]) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', name, 'package.json')));
+    expect(Object.keys(manifest.scripts || {}).filter((k) => INSTALL_TIME_SCRIPTS.includes(k))).toEqual([]);
+  }
+  const ls = await run('npm', ['install-scripts', 'ls'], dir);
+  expect(ls.stdout + ls.stderr).not.toMatch(/mcp-auth-native/);
 });
 
 async function protectedRequest(dir, file, ...args) {
