@@ -305,3 +305,62 @@ test('discovery: an oauth issuer whose metadata has no introspection_endpoint ge
   });
   expect(res.text).not.toContain('tok-1');
 });
+
+describe('per-operation scopes, the scope hierarchy and mcpAuth.hasScopes, as in JWT mode', () => {
+  const call = (name) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
+
+  async function stepUpApp(options) {
+    const endpoint = await startEndpoint((token) => ({ body: active({ scope: token.replace(/^scopes-/, '').replace(/\./g, ' ') }) }));
+    const mcpAuth = new MCPAuth({
+      protectedResources: { metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oauth', issuer: ISSUER }] } },
+    });
+    const app = express();
+    app.post(
+      '/mcp',
+      express.json(),
+      mcpAuth.bearerAuth('introspection', {
+        resource: RESOURCE,
+        introspection: { endpoint: endpoint.url, clientId: 'rs', clientSecret: 'secret' },
+        ...options,
+      }),
+      (req, res) => res.json({ scopes: req.auth.scopes, same: mcpAuth.authInfo === req.auth, admin: mcpAuth.hasScopes(['admin:read']) }),
+    );
+    const handle = await listen(app);
+    const post = (token, name) =>
+      request(`${handle.origin}/mcp`, { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, { method: 'POST', body: call(name) });
+    return { endpoint, post };
+  }
+
+  test('toolScopes with scopeHierarchy: admin implies admin:read; a repeated token is decided per tool', async () => {
+    const { endpoint, post } = await stepUpApp({
+      requiredScopes: ['read'],
+      toolScopes: { secret: ['admin:read'] },
+      scopeHierarchy: { admin: ['admin:read'] },
+    });
+    const reader = await post('scopes-read', 'whoami');
+    expect(reader.status).toBe(200);
+    expect(reader.body).toEqual({ scopes: ['read'], same: true, admin: false });
+    for (let i = 0; i < 2; i++) {
+      const denied = await post('scopes-read', 'secret');
+      expect(denied.status).toBe(403);
+      expect(denied.headers.get('www-authenticate')).toMatch(/error="insufficient_scope".*scope="read admin:read"/);
+      expect(denied.body).toMatchObject({ error: 'missing_required_scopes', missing_scopes: ['admin:read'] });
+    }
+    expect((await post('scopes-read', 'whoami')).status).toBe(200);
+    const admin = await post('scopes-read.admin', 'secret');
+    expect(admin.status).toBe(200);
+    expect(admin.body).toEqual({ scopes: ['read', 'admin'], same: true, admin: true });
+    // One call per token, whatever the tools.
+    expect(endpoint.count('scopes-read')).toBe(1);
+    expect(endpoint.count('scopes-read.admin')).toBe(1);
+  });
+
+  test('scopesFor decides the scopes of each operation', async () => {
+    const { post } = await stepUpApp({ scopesFor: (op) => (op.name === 'write_it' ? ['write'] : undefined) });
+    expect((await post('scopes-read', 'read_it')).status).toBe(200);
+    const denied = await post('scopes-read', 'write_it');
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('www-authenticate')).toMatch(/scope="write"/);
+    expect((await post('scopes-read.write', 'write_it')).status).toBe(200);
+  });
+});
