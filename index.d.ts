@@ -199,7 +199,7 @@ export interface AuthInfo {
 export type VerifyAccessTokenFunction = (token: string) => MaybePromise<AuthInfo>;
 
 /** The built-in verification modes of {@link MCPAuth.bearerAuth}. */
-export type VerifyAccessTokenMode = 'jwt';
+export type VerifyAccessTokenMode = 'jwt' | 'introspection';
 
 /** A JWS algorithm that may verify access tokens (RFC 7518 §3; Ed25519 for `EdDSA`). */
 export type JwsAlgorithm =
@@ -317,6 +317,48 @@ export type VerifyJwtConfig = {
 /** Options of `bearerAuth('jwt')`. */
 export type BearerAuthJwtOptions = BearerAuthCommonOptions & VerifyJwtConfig;
 
+/**
+ * `options.introspection` of `bearerAuth('introspection')`: how this resource server asks the
+ * authorization server's token introspection endpoint (RFC 7662). Unknown names throw.
+ */
+export type IntrospectionOptions = {
+  /**
+   * Which of the resource's authorization servers introspects (its `issuer`). Defaults to the
+   * only one; required when the resource trusts several.
+   */
+  issuer?: string;
+  /**
+   * The introspection URL: `https`, or `http` only to a loopback address. Defaults to the
+   * issuer's metadata `introspection_endpoint` (discovered, or resolved `introspectionEndpoint`).
+   */
+  endpoint?: string;
+  /** This resource server's client id at the endpoint. Required. */
+  clientId: string;
+  /** This resource server's client secret at the endpoint. Required; never printed in errors. */
+  clientSecret: string;
+  /** How the credentials are sent. Defaults to `'client_secret_basic'`. */
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * Milliseconds an `active` answer is reused for the same token, never past its `exp` (a revoked
+   * token is refused at the latest this long after revocation); `0` keeps nothing. Inactive
+   * answers are kept for at most 5 s (and never longer than this). Defaults to `60000`.
+   */
+  cacheMaxAge?: number;
+  /** Milliseconds before a call (and the metadata fetch before it) is abandoned: 503. Defaults to `5000`. */
+  timeoutDuration?: number;
+};
+
+/**
+ * Options of `bearerAuth('introspection')`: the common options, `introspection`, and of
+ * `jwtVerify` only `clockTolerance` (for the answer's `exp`, `nbf` and `iat`).
+ */
+export type BearerAuthIntrospectionOptions = BearerAuthCommonOptions & {
+  /** The endpoint and this resource server's credentials. Required. */
+  introspection: IntrospectionOptions;
+  /** Only `clockTolerance` applies in this mode. */
+  jwtVerify?: Pick<JwtVerifyOptions, 'clockTolerance'>;
+};
+
 // ---------------------------------------------------------------------------------------------
 // MCPAuth
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +377,19 @@ export declare class MCPAuth {
    * issuer, audience and scopes, sets `req.auth` and calls `next()`; otherwise answers 401/403/503.
    * @throws {TypeError} for unknown or ill-typed options.
    */
-  bearerAuth(mode: VerifyAccessTokenMode, options?: BearerAuthJwtOptions): RequestHandler;
+  bearerAuth(mode: 'jwt', options?: BearerAuthJwtOptions): RequestHandler;
+  /**
+   * Express middleware for opaque tokens: asks the issuer's introspection endpoint (RFC 7662),
+   * with one call in flight per token and a bounded cache, checks issuer, audience and scopes as
+   * in JWT mode, sets `req.auth` and calls `next()`; otherwise answers 401/403 (inactive or
+   * refused token), 503 with `Retry-After` (endpoint down, slow, 5xx or garbage) or 500 (the
+   * endpoint refused this resource server's own credentials).
+   * @throws {TypeError} for unknown or ill-typed options and missing credentials;
+   *   `MCPAuthAuthServerError('invalid_server_config')` for options that do not fit the
+   *   configuration (several issuers without `introspection.issuer`, a non-https endpoint, no
+   *   endpoint known).
+   */
+  bearerAuth(mode: 'introspection', options: BearerAuthIntrospectionOptions): RequestHandler;
   /**
    * Express middleware that verifies the bearer token with `verify` (called from the native side,
    * bounded by `verifyTimeout`), checks issuer, audience and scopes on its result, sets `req.auth`
@@ -503,7 +557,11 @@ export declare class MCPAuthConfigError extends MCPAuthError {
 }
 
 /** Codes of {@link MCPAuthAuthServerError}. */
-export type AuthServerErrorCode = 'invalid_server_metadata' | 'invalid_server_config' | 'missing_jwks_uri';
+export type AuthServerErrorCode =
+  | 'invalid_server_metadata'
+  | 'invalid_server_config'
+  | 'missing_jwks_uri'
+  | 'missing_introspection_endpoint';
 
 /** Description of each {@link AuthServerErrorCode}. */
 export declare const authServerErrorDescription: Readonly<Record<AuthServerErrorCode, string>>;

@@ -222,4 +222,57 @@ describe('native exports survive malformed input', () => {
     }
     expect(native.configWarnings(legacy)).toEqual(expect.any(Array));
   });
+
+  // bearerAuth('introspection') (issue 14).
+  const creds = { clientId: 'rs', clientSecret: 's', endpoint: 'http://127.0.0.1:1/introspect', timeoutDuration: 200 };
+
+  test('introspectionGuard', async () => {
+    const { done } = outcomes();
+    for (const v of VALUES) {
+      await survive(() => native.introspectionGuard(v, v, v));
+      await survive(() => native.introspectionGuard(legacy, v, v));
+      await survive(() => native.introspectionGuard(legacy, done, v));
+      await survive(() => native.introspectionGuard(legacy, done, { introspection: v }));
+      await survive(() => native.introspectionGuard(legacy, done, { introspection: { ...creds, clientSecret: v } }));
+      await survive(() => native.introspectionGuard(legacy, done, { introspection: { ...creds, endpoint: v } }));
+      await survive(() => native.introspectionGuard(legacy, done, { introspection: { ...creds, cacheMaxAge: v } }));
+    }
+  });
+
+  test('NativeIntrospectionGuard.verify, check, grants and keyEpoch', async () => {
+    const o = outcomes();
+    const guard = native.introspectionGuard(legacy, o.done, { introspection: creds, toolScopes: { t: ['a'] }, scopeHierarchy: { b: ['a'] } });
+    expect(guard.perOperation).toBe(true);
+    expect(guard.warnings()).toEqual([]);
+    let id = 20000;
+    for (const v of VALUES) {
+      await survive(() => guard.verify(v, ++id));
+      await survive(() => guard.verify('Bearer opaque', v));
+      await survive(() => guard.verify('Bearer opaque', ++id, v));
+      await survive(() => guard.verify('Bearer opaque', ++id, { operations: v }));
+      await survive(() => guard.check(v, v));
+      await survive(() => guard.check(['a'], v));
+      await survive(() => guard.grants(v, v));
+    }
+    // A token goes to the runtime; the endpoint is down: 503 through done.
+    expect(guard.verify('Bearer opaque', 4343)).toBeNull();
+    const outcome = await o.next(4343);
+    expect(outcome.status).toBe(503);
+    expect(outcome.retryAfter).toBe(1);
+    expect(guard.keyEpoch()).toBe(0);
+    expect(guard.grants(['b'], ['a'])).toBe(true);
+    expect(guard.check([], { operations: [{ method: 'tools/call', name: 't' }] }).status).toBe(403);
+  });
+
+  test('inspectIntrospection', async () => {
+    for (const v of VALUES) {
+      await survive(() => native.inspectIntrospection(v));
+      await survive(() =>
+        native.inspectIntrospection({ token: v, issuer: v, clientId: v, clientSecret: v, endpoint: v, authMethod: v, audience: v, scopes: v, resource: v, serverType: v }),
+      );
+    }
+    const r = await native.inspectIntrospection({ token: 't', issuer: 'https://i.example', clientId: 'rs', clientSecret: 'zz-secret', endpoint: 'http://127.0.0.1:1/i' });
+    expect(r.accepted).toBe(false);
+    expect(JSON.stringify(r)).not.toContain('zz-secret');
+  });
 });

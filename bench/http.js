@@ -11,14 +11,45 @@
 //   npm run bench -- --baseline DIR  also run the build of this package in DIR (before/after)
 // Scenarios: GET with RS256/ES256 tokens (distinct, repeated, broken, lacking the scope), a custom
 // verifier, POSTed `tools/call`s with `toolScopes` against plain `requiredScopes`, and what
-// AsyncLocalStorage costs per request (with a sync and an async route handler).
+// AsyncLocalStorage costs per request (with a sync and an async route handler), and opaque tokens
+// by introspection (bearerAuth('introspection') against a custom verifier calling the same
+// endpoint with fetch; the endpoint, in this process, counts its calls).
 
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
 const autocannon = require('autocannon');
+const http = require('node:http');
 const { startLocalIssuer } = require('../examples/local-issuer');
+
+/**
+ * An RFC 7662 endpoint for the introspection scenarios: every token is active, with the claims of
+ * its (unverified) JWT payload, as a provider's answer for an opaque token would be. Counts calls.
+ */
+async function startIntrospectionEndpoint() {
+  const endpoint = { calls: 0 };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      endpoint.calls++;
+      const token = new URLSearchParams(body).get('token') || '';
+      let claims = {};
+      try {
+        claims = JSON.parse(Buffer.from(token.split('.')[1] || '', 'base64url').toString());
+      } catch {
+        // not one of ours: inactive
+      }
+      const answer = claims.sub ? { active: true, client_id: 'bench', token_type: 'Bearer', ...claims } : { active: false };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint.url = `http://127.0.0.1:${server.address().port}/introspect`;
+  endpoint.close = () => new Promise((resolve) => server.close(resolve));
+  return endpoint;
+}
 
 const quick = process.argv.includes('--quick');
 // `--only <text>`: run only the scenarios whose name contains <text>.
@@ -38,9 +69,10 @@ const KINDS = ['bare', 'mcp-auth', 'native', ...(baseline ? ['native-baseline'] 
 const CUSTOM_KINDS = ['bare', 'js-custom', 'native-custom', ...(baseline ? ['native-custom-baseline'] : [])];
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
-function startServer(kind, issuer, resource) {
+function startServer(kind, issuer, resource, introspectionUrl) {
   const args = [path.join(__dirname, 'server.mjs'), kind, issuer, resource];
-  const options = { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BASELINE_DIR: baseline } };
+  const env = { ...process.env, BASELINE_DIR: baseline, INTROSPECTION_URL: introspectionUrl };
+  const options = { stdio: ['ignore', 'pipe', 'inherit'], env };
   const child = hasTaskset
     ? spawn('taskset', ['-c', '0', process.execPath, ...args], options)
     : spawn(process.execPath, args, options);
@@ -207,11 +239,34 @@ async function main() {
       tokens: oneToken,
     },
   );
+  // Opaque tokens: the payloads are only read by the introspection endpoint, never verified by the
+  // server. The peer is a custom verifier calling the endpoint with fetch for each request.
+  const INTROSPECTION_KINDS = ['custom-introspection', 'native-introspection'];
+  scenarios.push(
+    {
+      name: 'introspection, one token repeated',
+      expect: 200,
+      kinds: INTROSPECTION_KINDS,
+      peer: 'custom-introspection',
+      introspection: true,
+      tokens: once(() => make(1, () => sign({ sub: 'user-0', jti: 'introspection-0' }))),
+    },
+    {
+      name: 'introspection, distinct tokens',
+      expect: 200,
+      kinds: INTROSPECTION_KINDS,
+      peer: 'custom-introspection',
+      introspection: true,
+      // Not the other scenarios' tokens, so that no cache or memo knows them.
+      tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}`, jti: `introspection-${i}` }, { alg: 'ES256' }))),
+    },
+  );
   const chosen = scenarios.filter((s) => only === undefined || s.name.includes(only));
   const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];
 
+  const endpoint = await startIntrospectionEndpoint();
   const servers = {};
-  for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource);
+  for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource, endpoint.url);
   const results = {};
   try {
     for (const scenario of chosen) {
@@ -228,7 +283,10 @@ async function main() {
       for (let r = 0; r < ROUNDS; r++) {
         const tokens = slice(WARMUP + r * (AMOUNT + CONNECTIONS), AMOUNT + CONNECTIONS);
         for (const kind of kinds) {
+          const callsBefore = endpoint.calls;
           const res = await round(servers[kind].port, servers[kind].child.pid, tokens, scenario.expect, { reuse, body: scenario.body });
+          // Introspection scenarios: how many calls the endpoint received in this round.
+          if (scenario.introspection) res.calls = endpoint.calls - callsBefore;
           ((results[scenario.name] ||= { peer: scenario.peer || 'mcp-auth', byKind: {} }).byKind[kind] ||= []).push(res);
         }
       }
@@ -237,6 +295,7 @@ async function main() {
     for (const kind of allKinds) servers[kind].peak = rssKiB(servers[kind].child.pid);
     for (const kind of allKinds) servers[kind].child.kill('SIGTERM');
     await issuer.close();
+    await endpoint.close();
   }
 
   const lines = [];
@@ -258,7 +317,13 @@ async function main() {
     }
   }
   lines.push('');
-  lines.push('The peer is mcp-auth 0.2.0; for the custom verifier a hand-written JS middleware calling the same function; for tool scopes this package with plain `requiredScopes` on the same POST; for AsyncLocalStorage the bare server without it.');
+  lines.push('The peer is mcp-auth 0.2.0; for the custom verifier a hand-written JS middleware calling the same function; for tool scopes this package with plain `requiredScopes` on the same POST; for AsyncLocalStorage the bare server without it; for introspection a custom verifier calling the endpoint with fetch.');
+  for (const [name, { byKind }] of Object.entries(results)) {
+    const counted = Object.entries(byKind).filter(([, rounds]) => rounds.every((r) => r.calls !== undefined));
+    if (counted.length === 0) continue;
+    const sum = (rounds, field) => rounds.reduce((a, r) => a + (field === 'calls' ? r.calls : Object.values(r.counts).reduce((x, y) => x + y, 0)), 0);
+    lines.push(`Introspection endpoint calls, ${name} (measured rounds, after warm-up): ${counted.map(([kind, rounds]) => `${kind} ${sum(rounds, 'calls')} for ${sum(rounds, 'requests')} requests`).join('; ')}`);
+  }
   lines.push(`Peak RSS (MiB): ${allKinds.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
   const report = lines.join('\n');
   console.log(report);

@@ -5,7 +5,10 @@
 // `toolScopes`, for POSTed `tools/call`s); `bare-als` (the bare one plus an AsyncLocalStorage
 // `run` around `next`, as this package does); any kind with `-async` (`bare-async`,
 // `native-async`, ...) answers from an async route handler, to measure what AsyncLocalStorage
-// costs. Every kind answers GET /mcp,
+// costs. `native-introspection` (this package's `bearerAuth('introspection')`) and
+// `custom-introspection` (this package with a hand-written custom verifier that calls the same
+// endpoint with `fetch`) ask the introspection endpoint at $INTROSPECTION_URL (client `rs`,
+// secret `bench-secret`). Every kind answers GET /mcp,
 // and POST /mcp behind `express.json()`, with `{ sub }`; the bare ones echo the token's `sub`
 // unverified, so all do the same JSON work. Prints `{"port":N}` when listening.
 
@@ -30,6 +33,33 @@ const toolOptions = { ...options, toolScopes: { echo: ['read'], admin: ['admin']
 async function verifyOpaque(token) {
   const claims = JSON.parse(Buffer.from(token.split('.')[1] || '', 'base64url').toString() || '{}');
   return { token, issuer: claims.iss, clientId: '', scopes: claims.scope.split(' '), subject: claims.sub, audience: claims.aud };
+}
+
+/** The `custom-introspection` verifier: what an application would write by hand (RFC 7662). */
+const introspectionUrl = process.env.INTROSPECTION_URL;
+const basic = `Basic ${Buffer.from('rs:bench-secret').toString('base64')}`;
+async function introspectWithFetch(token) {
+  const response = await fetch(introspectionUrl, {
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!response.ok) throw new Error(`Token introspection answered HTTP ${response.status}.`);
+  const answer = await response.json();
+  if (answer.active !== true) {
+    const { MCPAuthTokenVerificationError } = native();
+    throw new MCPAuthTokenVerificationError('invalid_token');
+  }
+  return {
+    token,
+    issuer: answer.iss ?? issuer,
+    clientId: answer.client_id ?? '',
+    scopes: typeof answer.scope === 'string' ? answer.scope.split(' ').filter(Boolean) : [],
+    subject: answer.sub,
+    audience: answer.aud,
+    expiresAt: answer.exp,
+  };
 }
 
 // `*-baseline` kinds load another build of this package (`--baseline <dir>` of bench/http.js),
@@ -72,6 +102,17 @@ async function authMiddleware() {
     case 'native-tools': {
       const { MCPAuth } = native();
       return new MCPAuth(config).bearerAuth('jwt', toolOptions);
+    }
+    case 'native-introspection': {
+      const { MCPAuth } = native();
+      return new MCPAuth(config).bearerAuth('introspection', {
+        ...options,
+        introspection: { endpoint: introspectionUrl, clientId: 'rs', clientSecret: 'bench-secret' },
+      });
+    }
+    case 'custom-introspection': {
+      const { MCPAuth } = native();
+      return new MCPAuth(config).bearerAuth(introspectWithFetch, options);
     }
     case 'bare':
       return bare;

@@ -3,6 +3,12 @@
 // introspection endpoint (RFC 7662) whether a token is active and turns the answer into an
 // AuthInfo. The middleware then checks issuer, audience and scopes as for a JWT.
 //
+// The built-in mode `bearerAuth('introspection', { introspection: { clientId, clientSecret } })`
+// does the same in Rust, with what this example lacks: one call in flight per token, a bounded
+// cache that never outlives `exp`, a negative cache, a timeout, 503 with Retry-After when the
+// endpoint is down and 500 when it refuses our credentials (README, "Opaque tokens"). Prefer it;
+// this example stays as a starting point for endpoints that need something else.
+//
 //   const { introspectionVerifier } = require('./introspection');
 //   app.use('/mcp', mcpAuth.bearerAuth(introspectionVerifier({ endpoint, clientId, clientSecret, issuer }),
 //     { resource, requiredScopes: ['read'] }));

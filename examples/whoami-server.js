@@ -104,7 +104,8 @@ function sessionRoutes(app, path, mcpAuth) {
  * Builds the Express app for `resource` (the MCP endpoint's URL) trusting `issuer`.
  * `requiredScopes` defaults to `['read', 'write']`, `toolScopes` to `read_secret: ['secrets:read']`;
  * `bearerOptions` are more bearerAuth options (`jwtVerify`, `remoteJwkSet`, `scopeHierarchy`, ...);
- * `sessions: true` keeps MCP sessions instead of answering each POST on its own.
+ * `sessions: true` keeps MCP sessions instead of answering each POST on its own; `mode` is
+ * bearerAuth's mode (`'jwt'`, or `'introspection'` for opaque tokens, with `bearerOptions.introspection`).
  * Returns the app; `app.locals.closeSessions()` closes open sessions.
  */
 function createWhoamiApp({
@@ -115,6 +116,7 @@ function createWhoamiApp({
   toolScopes = TOOL_SCOPES,
   bearerOptions = {},
   sessions = false,
+  mode = 'jwt',
 }) {
   const mcpAuth = new MCPAuth({
     protectedResources: {
@@ -129,7 +131,7 @@ function createWhoamiApp({
   app.use(mcpAuth.protectedResourceMetadataRouter());
   const path = new URL(resource).pathname;
   // The JSON body parser comes first: bearerAuth reads the MCP operation from `req.body`.
-  app.use(path, express.json(), mcpAuth.bearerAuth('jwt', { ...bearerOptions, resource, requiredScopes, toolScopes }));
+  app.use(path, express.json(), mcpAuth.bearerAuth(mode, { ...bearerOptions, resource, requiredScopes, toolScopes }));
   app.locals.closeSessions = sessions ? sessionRoutes(app, path, mcpAuth) : async () => {};
   if (!sessions) statelessRoutes(app, path, mcpAuth);
   return app;

@@ -56,16 +56,18 @@ class MCPAuth {
 
   /**
    * An Express middleware that requires a valid bearer token: `'jwt'` verifies JWTs against the
-   * issuers' key sets; a function `(token) => AuthInfo | Promise<AuthInfo>` verifies them itself.
+   * issuers' key sets; `'introspection'` asks the issuer's introspection endpoint (RFC 7662); a
+   * function `(token) => AuthInfo | Promise<AuthInfo>` verifies them itself.
    */
   bearerAuth(mode, options) {
-    if (typeof mode !== 'function' && mode !== 'jwt') {
+    if (typeof mode !== 'function' && mode !== 'jwt' && mode !== 'introspection') {
       throw new TypeError(
-        `bearerAuth: the mode must be 'jwt' or a verification function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`,
+        `bearerAuth: the mode must be 'jwt', 'introspection' or a verification function; got ${typeof mode === 'string' ? `'${mode}'` : typeof mode}.`,
       )
     }
     const { data, scopesFor } = nativeOptions(options)
     const glue = { context: this.#context, scopesFor }
+    if (mode === 'introspection') glue.makeGuard = native.introspectionGuard
     try {
       return typeof mode === 'function'
         ? customMiddleware(this.#native, mode, data, glue)

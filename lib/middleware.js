@@ -36,11 +36,15 @@ function operationReader(guard, scopesFor) {
   }
 }
 
+/** The native guard of JWT mode. */
+const jwtGuard = (nativeAuth, done, options) => nativeAuth.jwtGuard(done, options)
+
 /**
  * The middleware of `bearerAuth('jwt', options)`, made from the native configuration; `context`
- * is the `MCPAuth`'s request context, `scopesFor` the option's function, if any.
+ * is the `MCPAuth`'s request context, `scopesFor` the option's function, if any. `makeGuard`
+ * builds another native guard with the JWT guard's interface (introspection mode).
  */
-function jwtMiddleware(nativeAuth, options, { context, scopesFor }) {
+function jwtMiddleware(nativeAuth, options, { context, scopesFor, makeGuard = jwtGuard }) {
   const pending = new Pending()
   let guard
   const apply = (outcome, req, res, next) => {
@@ -60,7 +64,7 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor }) {
       call.next(error)
     }
   }
-  guard = nativeAuth.jwtGuard(done, options)
+  guard = makeGuard(nativeAuth, done, options)
   for (const warning of guard.warnings()) warnOnce(warning)
   answers = new Answers(guard)
   const operation = operationReader(guard, scopesFor)

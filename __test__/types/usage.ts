@@ -22,6 +22,8 @@ import {
   type AuthServerErrorCode,
   type BearerAuthErrorCode,
   type BearerAuthJwtOptions,
+  type BearerAuthIntrospectionOptions,
+  type IntrospectionOptions,
   type BearerAuthOptions,
   type MCPAuthConfig,
   type MCPAuthJwtVerificationErrorCode,
@@ -297,3 +299,36 @@ new MCPAuth({ server: { type: 'saml', issuer } });
 new MCPAuthJwtVerificationError('missing_auth_header');
 // @ts-expect-error req.auth may be undefined
 app.get('/strict', (req) => req.auth.subject);
+
+// --- Middleware: introspection (opaque tokens) --------------------------------------------
+
+const introspection: IntrospectionOptions = {
+  clientId: 'mcp-server',
+  clientSecret: process.env.MCP_CLIENT_SECRET ?? '',
+  authMethod: 'client_secret_post',
+  endpoint: 'https://auth.example.com/introspect',
+  issuer: 'https://auth.example.com',
+  cacheMaxAge: 30_000,
+  timeoutDuration: 2000,
+};
+const introspectionOptions: BearerAuthIntrospectionOptions = {
+  resource,
+  requiredScopes: ['read'],
+  toolScopes: { admin: ['admin'] },
+  jwtVerify: { clockTolerance: 30 },
+  introspection,
+};
+const opaqueAuth: express.RequestHandler = mcpAuth.bearerAuth('introspection', introspectionOptions);
+app.use('/opaque', mcpAuth.bearerAuth('introspection', { resource, introspection: { clientId: 'rs', clientSecret: 's' } }));
+const introspectionCode: AuthServerErrorCode = 'missing_introspection_endpoint';
+void [opaqueAuth, introspectionCode];
+// @ts-expect-error introspection mode needs its options
+mcpAuth.bearerAuth('introspection');
+// @ts-expect-error the credentials are required
+mcpAuth.bearerAuth('introspection', { resource, introspection: { clientId: 'rs' } });
+// @ts-expect-error only two client authentication methods
+mcpAuth.bearerAuth('introspection', { resource, introspection: { clientId: 'rs', clientSecret: 's', authMethod: 'private_key_jwt' } });
+// @ts-expect-error only clockTolerance of jwtVerify applies
+mcpAuth.bearerAuth('introspection', { resource, introspection, jwtVerify: { algorithms: ['RS256'] } });
+// @ts-expect-error the key set options are JWT mode's
+mcpAuth.bearerAuth('introspection', { resource, introspection, remoteJwkSet: { cacheMaxAge: 1 } });

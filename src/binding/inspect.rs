@@ -4,6 +4,7 @@
 use crate::clock::SystemClock;
 use crate::fetch::HttpFetcher;
 use crate::inspect::{self, InspectRequest};
+use crate::introspection::{self, inspect::IntrospectRequest};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
@@ -70,6 +71,80 @@ pub fn inspect<'env>(env: &'env Env, args: InspectArgs) -> napi::Result<PromiseR
                 error: None,
                 accepted: i.accepted(),
                 header: Some(i.header.to_string()),
+                claims: Some(serde_json::Value::Object(i.claims).to_string()),
+                checks: i
+                    .checks
+                    .into_iter()
+                    .map(|c| InspectCheck {
+                        name: c.name.to_owned(),
+                        status: c.status.as_str().to_owned(),
+                        detail: c.detail,
+                    })
+                    .collect(),
+            },
+            Err(e) => InspectResult {
+                error: Some(e.to_string()),
+                accepted: false,
+                header: None,
+                claims: None,
+                checks: Vec::new(),
+            },
+        })
+    })
+}
+
+/// What to introspect (`inspect --introspect`).
+#[napi(object)]
+pub struct IntrospectArgs {
+    /// The access token.
+    pub token: String,
+    /// The issuer identifier.
+    pub issuer: String,
+    /// `oidc` or `oauth`. Defaults to `oidc`.
+    pub server_type: Option<String>,
+    /// The introspection URL. Defaults to the issuer's metadata `introspection_endpoint`.
+    pub endpoint: Option<String>,
+    /// This resource server's client id.
+    pub client_id: String,
+    /// This resource server's client secret.
+    pub client_secret: String,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    pub auth_method: Option<String>,
+    /// Expected audiences (any one matches). Defaults to the resource.
+    pub audience: Option<Vec<String>>,
+    /// Scopes that must all be granted. Defaults to none.
+    pub scopes: Option<Vec<String>>,
+    /// The protected resource. Defaults to none.
+    pub resource: Option<String>,
+}
+
+/// Introspects a token at an issuer's endpoint and runs the checks of `bearerAuth('introspection')`;
+/// never rejects (errors are in `error`). `header` is absent; `claims` are the answer's members.
+#[napi(catch_unwind, ts_return_type = "Promise<InspectResult>")]
+pub fn inspect_introspection<'env>(
+    env: &'env Env,
+    args: IntrospectArgs,
+) -> napi::Result<PromiseRaw<'env, InspectResult>> {
+    let req = IntrospectRequest {
+        token: args.token,
+        issuer: args.issuer,
+        server_type: args.server_type,
+        endpoint: args.endpoint,
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        auth_method: args.auth_method,
+        audience: args.audience.unwrap_or_default(),
+        scopes: args.scopes.unwrap_or_default(),
+        resource: args.resource,
+    };
+    env.spawn_future(async move {
+        let http = Arc::new(HttpFetcher);
+        let result = introspection::inspect::inspect(&req, http.clone(), http, Arc::new(SystemClock::default())).await;
+        Ok(match result {
+            Ok(i) => InspectResult {
+                error: None,
+                accepted: i.accepted(),
+                header: None,
                 claims: Some(serde_json::Value::Object(i.claims).to_string()),
                 checks: i
                     .checks

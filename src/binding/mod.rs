@@ -3,6 +3,7 @@
 
 mod discovery;
 mod inspect;
+mod introspection;
 mod operation;
 mod outcome;
 mod verifier;
