@@ -3,6 +3,8 @@
 // stands in for the library; every test goes through HTTP.
 
 const http = require('node:http');
+const { spawn } = require('node:child_process');
+const path = require('node:path');
 const express = require('express');
 const { startLocalIssuer } = require('../examples/local-issuer');
 
@@ -139,6 +141,40 @@ function countRequests(issuer, path) {
   return issuer.requests.filter((r) => r.path === wanted).length;
 }
 
+/**
+ * Starts an oidc-provider fixture (`__test__/fixtures/<script>`, a child process: the package is
+ * ESM-only) on `port` (0: any) with `env` added; resolves `{ issuer, port, stop() }` once it
+ * printed its issuer.
+ */
+function startProviderChild(script, { port = 0, env = {} } = {}) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', script)], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) return;
+      const { issuer } = JSON.parse(line);
+      resolve({
+        issuer,
+        port: Number(new URL(issuer).port),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}: ${stderr}`)));
+  });
+}
+
 module.exports = {
   startApp,
   listen,
@@ -151,4 +187,5 @@ module.exports = {
   decodeJwt,
   countRequests,
   bearerChallenge,
+  startProviderChild,
 };

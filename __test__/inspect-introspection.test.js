@@ -4,31 +4,20 @@
 
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const { request } = require('./helpers');
+const { request, startProviderChild } = require('./helpers');
 
 jest.setTimeout(60000);
 
 const BIN = path.join(__dirname, '..', 'bin', 'mcp-auth-native.js');
-const CHILD = path.join(__dirname, 'fixtures', 'oidc-introspection-child.mjs');
 const SECRET = 'p@ss:w/rd+ %&=';
 const RESOURCE = 'http://127.0.0.1:1/mcp';
 const CHECKS = ['endpoint', 'call', 'answer', 'active', 'exp', 'nbf', 'iat', 'issuer', 'token_type', 'claim types', 'audience', 'scopes'];
 
 let provider;
-let child;
 beforeAll(async () => {
-  child = spawn(process.execPath, [CHILD], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  provider = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line));
-    });
-    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}`)));
-  });
+  provider = await startProviderChild('oidc-introspection-child.mjs');
 });
-afterAll(() => child?.kill('SIGTERM'));
+afterAll(() => provider?.stop());
 
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const FORM = 'application/x-www-form-urlencoded';

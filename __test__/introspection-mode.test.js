@@ -5,48 +5,18 @@
 // endpoint (RFC 7009). The provider runs in a child process
 // (fixtures/oidc-introspection-child.mjs; the package is ESM-only), started and stopped here.
 
-const { spawn } = require('node:child_process');
-const path = require('node:path');
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
 const { MCPAuth, MCPAuthAuthServerError } = require('..');
 const { startWhoamiServer } = require('../examples/whoami-server');
-const { startApp, closeAll, request, withToken, bearerChallenge, sleep } = require('./helpers');
+const { startApp, closeAll, request, withToken, bearerChallenge, sleep, startProviderChild } = require('./helpers');
 
 jest.setTimeout(60000);
 
-const CHILD = path.join(__dirname, 'fixtures', 'oidc-introspection-child.mjs');
 const SERVER_SECRET = 'p@ss:w/rd+ %&=';
 
 /** Starts the provider on `port` (0: any); resolves `{ issuer, port, stop() }`. */
-function startProvider(port = 0) {
-  const child = spawn(process.execPath, [CHILD], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (!line) return;
-      const { issuer } = JSON.parse(line);
-      resolve({
-        issuer,
-        port: Number(new URL(issuer).port),
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
-    });
-    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}: ${stderr}`)));
-  });
-}
+const startProvider = (port = 0) => startProviderChild('oidc-introspection-child.mjs', { port });
 
 const basic = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;

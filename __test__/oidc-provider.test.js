@@ -5,18 +5,15 @@
 // and follows a key rotation without a restart. The provider runs in a child process
 // (fixtures/oidc-provider-child.mjs; the package is ESM-only), started and stopped here.
 
-const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
-const path = require('node:path');
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
 const { ClientCredentialsProvider } = require('@modelcontextprotocol/sdk/client/auth-extensions.js');
 const { startWhoamiServer } = require('../examples/whoami-server');
-const { request, decodeJwt, sleep } = require('./helpers');
+const { request, decodeJwt, sleep, startProviderChild } = require('./helpers');
 
 jest.setTimeout(60000);
 
-const CHILD = path.join(__dirname, 'fixtures', 'oidc-provider-child.mjs');
 
 function rsaKey() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -24,34 +21,8 @@ function rsaKey() {
 }
 
 /** Starts the provider with `keys` on `port` (0: any); resolves `{ issuer, port, stop() }`. */
-function startProvider(keys, port = 0) {
-  const child = spawn(process.execPath, [CHILD], {
-    env: { ...process.env, PORT: String(port), JWKS: JSON.stringify({ keys }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (!line) return;
-      const { issuer } = JSON.parse(line);
-      resolve({
-        issuer,
-        port: Number(new URL(issuer).port),
-        stop: () =>
-          new Promise((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
-    });
-    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}: ${stderr}`)));
-  });
-}
+const startProvider = (keys, port = 0) =>
+  startProviderChild('oidc-provider-child.mjs', { port, env: { JWKS: JSON.stringify({ keys }) } });
 
 let provider;
 let mcp;
