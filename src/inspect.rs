@@ -140,32 +140,50 @@ pub(crate) fn skipped(name: &'static str, detail: &str) -> Check {
     Check { name, status: Status::Skipped, detail: detail.to_owned() }
 }
 
-/// The middleware configuration and options the request stands for.
-fn guard_for(
-    req: &InspectRequest,
-    fetcher: Arc<dyn Fetcher>,
-    clock: Arc<dyn Clock>,
-) -> Result<(AuthConfig, Guard), InspectError> {
-    let server = json!({ "type": req.server_type.as_deref().unwrap_or("oidc"), "issuer": req.issuer });
+/// The `MCPAuth` configuration (one issuer, of `server_type`, default `oidc`; under `resource`
+/// when one is given) and the common `bearerAuth` options (`resource`, `audience`,
+/// `requiredScopes`) that an inspection of a token stands for.
+pub(crate) fn middleware_setup(
+    issuer: &str,
+    server_type: Option<&str>,
+    resource: Option<&str>,
+    audience: &[String],
+    scopes: &[String],
+) -> (Value, Map<String, Value>) {
+    let server = json!({ "type": server_type.unwrap_or("oidc"), "issuer": issuer });
     let mut options = Map::new();
-    let config = match &req.resource {
+    let config = match resource {
         Some(resource) => {
             options.insert("resource".into(), json!(resource));
             json!({ "protectedResources": { "metadata": { "resource": resource, "authorizationServers": [server] } } })
         }
         None => json!({ "server": server }),
     };
-    if !req.audience.is_empty() {
-        options.insert("audience".into(), json!(req.audience));
+    if !audience.is_empty() {
+        options.insert("audience".into(), json!(audience));
     }
-    if !req.scopes.is_empty() {
-        options.insert("requiredScopes".into(), json!(req.scopes));
+    if !scopes.is_empty() {
+        options.insert("requiredScopes".into(), json!(scopes));
     }
-    let options = Value::Object(options);
-    let bad = |e: crate::error::ConfigError| InspectError::BadArgument(e.message().to_owned());
-    let config = AuthConfig::parse(&config).map_err(bad)?;
-    let options = BearerOptions::parse(Some(&options)).map_err(bad)?;
-    let guard = Guard::new(&config, options, true, fetcher, clock).map_err(bad)?;
+    (config, options)
+}
+
+/// A configuration error of an inspection: a bad argument, in the words of the middleware.
+pub(crate) fn bad_argument(e: crate::error::ConfigError) -> InspectError {
+    InspectError::BadArgument(e.message().to_owned())
+}
+
+/// The middleware configuration and options the request stands for.
+fn guard_for(
+    req: &InspectRequest,
+    fetcher: Arc<dyn Fetcher>,
+    clock: Arc<dyn Clock>,
+) -> Result<(AuthConfig, Guard), InspectError> {
+    let (config, options) =
+        middleware_setup(&req.issuer, req.server_type.as_deref(), req.resource.as_deref(), &req.audience, &req.scopes);
+    let config = AuthConfig::parse(&config).map_err(bad_argument)?;
+    let options = BearerOptions::parse(Some(&Value::Object(options))).map_err(bad_argument)?;
+    let guard = Guard::new(&config, options, true, fetcher, clock).map_err(bad_argument)?;
     Ok((config, guard))
 }
 

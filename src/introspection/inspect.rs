@@ -12,7 +12,9 @@ use crate::clock::Clock;
 use crate::config::AuthConfig;
 use crate::fetch::Fetcher;
 use crate::guard::Guard;
-use crate::inspect::{check, explain, seconds, skipped, utc, Check, InspectError, Inspection};
+use crate::inspect::{
+    bad_argument, check, explain, middleware_setup, seconds, skipped, utc, Check, InspectError, Inspection,
+};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -60,21 +62,8 @@ fn build(
     poster: Arc<dyn Poster>,
     clock: Arc<dyn Clock>,
 ) -> Result<(Introspector, Guard), InspectError> {
-    let server = json!({ "type": req.server_type.as_deref().unwrap_or("oidc"), "issuer": req.issuer });
-    let mut options = Map::new();
-    let config = match &req.resource {
-        Some(resource) => {
-            options.insert("resource".into(), json!(resource));
-            json!({ "protectedResources": { "metadata": { "resource": resource, "authorizationServers": [server] } } })
-        }
-        None => json!({ "server": server }),
-    };
-    if !req.audience.is_empty() {
-        options.insert("audience".into(), json!(req.audience));
-    }
-    if !req.scopes.is_empty() {
-        options.insert("requiredScopes".into(), json!(req.scopes));
-    }
+    let (config, mut options) =
+        middleware_setup(&req.issuer, req.server_type.as_deref(), req.resource.as_deref(), &req.audience, &req.scopes);
     let mut introspection = Map::new();
     introspection.insert("clientId".into(), json!(req.client_id));
     introspection.insert("clientSecret".into(), json!(req.client_secret));
@@ -85,12 +74,11 @@ fn build(
         introspection.insert("authMethod".into(), json!(method));
     }
     options.insert("introspection".into(), Value::Object(introspection));
-    let bad = |e: crate::error::ConfigError| InspectError::BadArgument(e.message().to_owned());
-    let config = AuthConfig::parse(&config).map_err(bad)?;
+    let config = AuthConfig::parse(&config).map_err(bad_argument)?;
     let (options, introspector) =
         Introspector::configure(&config, Some(&Value::Object(options)), fetcher.clone(), poster, clock.clone())
-            .map_err(bad)?;
-    let guard = Guard::new(&config, options, false, fetcher, clock).map_err(bad)?;
+            .map_err(bad_argument)?;
+    let guard = Guard::new(&config, options, false, fetcher, clock).map_err(bad_argument)?;
     Ok((introspector, guard))
 }
 
