@@ -3,7 +3,7 @@
 
 use crate::clock::SystemClock;
 use crate::fetch::HttpFetcher;
-use crate::inspect::{self, InspectRequest};
+use crate::inspect::{self, InspectError, InspectRequest, Inspection};
 use crate::introspection::{self, inspect::IntrospectRequest};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
@@ -66,30 +66,7 @@ pub fn inspect<'env>(env: &'env Env, args: InspectArgs) -> napi::Result<PromiseR
     };
     env.spawn_future(async move {
         let result = inspect::inspect(&req, Arc::new(HttpFetcher), Arc::new(SystemClock::default())).await;
-        Ok(match result {
-            Ok(i) => InspectResult {
-                error: None,
-                accepted: i.accepted(),
-                header: Some(i.header.to_string()),
-                claims: Some(serde_json::Value::Object(i.claims).to_string()),
-                checks: i
-                    .checks
-                    .into_iter()
-                    .map(|c| InspectCheck {
-                        name: c.name.to_owned(),
-                        status: c.status.as_str().to_owned(),
-                        detail: c.detail,
-                    })
-                    .collect(),
-            },
-            Err(e) => InspectResult {
-                error: Some(e.to_string()),
-                accepted: false,
-                header: None,
-                claims: None,
-                checks: Vec::new(),
-            },
-        })
+        Ok(InspectResult::from_result(result.map(|i| (Some(i.header.to_string()), i))))
     })
 }
 
@@ -140,11 +117,19 @@ pub fn inspect_introspection<'env>(
     env.spawn_future(async move {
         let http = Arc::new(HttpFetcher);
         let result = introspection::inspect::inspect(&req, http.clone(), http, Arc::new(SystemClock::default())).await;
-        Ok(match result {
-            Ok(i) => InspectResult {
+        Ok(InspectResult::from_result(result.map(|i| (None, i))))
+    })
+}
+
+impl InspectResult {
+    /// The JS shape of an inspection (with the token's `header`, when it has one to show) or of
+    /// the error that stopped it.
+    fn from_result(result: Result<(Option<String>, Inspection), InspectError>) -> Self {
+        match result {
+            Ok((header, i)) => InspectResult {
                 error: None,
                 accepted: i.accepted(),
-                header: None,
+                header,
                 claims: Some(serde_json::Value::Object(i.claims).to_string()),
                 checks: i
                     .checks
@@ -163,6 +148,6 @@ pub fn inspect_introspection<'env>(
                 claims: None,
                 checks: Vec::new(),
             },
-        })
-    })
+        }
+    }
 }
