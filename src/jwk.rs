@@ -5,8 +5,8 @@
 //! so one odd key does not take the whole set down.
 
 use crate::algorithm::{Alg, KeyKind};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
 use std::sync::Arc;
