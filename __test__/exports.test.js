@@ -55,15 +55,17 @@ const legacy = new native.NativeMCPAuth({
   server: { type: 'oidc', metadata: { issuer: 'https://i.example', jwksUri: 'http://127.0.0.1:1/jwks' } },
 });
 
-/** A `done(callId, outcome)` callback and a way to await the outcome of one call. */
+/** A `done(outcomes)` callback (a batch of outcomes, each with its `callId`) and a way to await the outcome of one call. */
 function outcomes() {
   const waiting = new Map();
   const arrived = new Map();
   return {
-    done(callId, outcome) {
-      const w = waiting.get(callId);
-      if (w) w(outcome);
-      else arrived.set(callId, outcome);
+    done(batch) {
+      for (const outcome of batch) {
+        const w = waiting.get(outcome.callId);
+        if (w) w(outcome);
+        else arrived.set(outcome.callId, outcome);
+      }
     },
     next(callId) {
       if (arrived.has(callId)) return Promise.resolve(arrived.get(callId));
@@ -189,7 +191,7 @@ describe('native exports survive malformed input', () => {
       let uncaught = 0;
       process.on('uncaughtException', () => uncaught++);
       const results = [];
-      const g1 = auth.customGuard(() => { throw new Error('settle'); }, (id, o) => results.push(o.status), { verifyTimeout: 100 });
+      const g1 = auth.customGuard(() => { throw new Error('settle'); }, (batch) => batch.forEach((o) => results.push(o.status)), { verifyTimeout: 100 });
       g1.verify('Bearer abc', 1);
       const g2 = auth.jwtGuard(() => { throw new Error('done'); }, { remoteJwkSet: { timeoutDuration: 100 } });
       g2.verify('Bearer a.b.c', 2);

@@ -2,6 +2,7 @@
 // bearerAuth('jwt') through the public API, against real issuers and Express apps on 127.0.0.1.
 
 const crypto = require('node:crypto');
+const util = require('node:util');
 const {
   MCPAuth,
   bearerAuthErrorDescription,
@@ -1185,6 +1186,55 @@ describe('verified-token cache', () => {
     for (let i = 0; i < 3; i++) {
       const res = await withToken(`${origin}/mcp`, token);
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { before: 1 } });
+    }
+  });
+
+  // req.auth is made with one JSON.parse of the identity the native side sends (without the
+  // token, which the glue fills in from the header).
+  test('req.auth is a plain, independent, JSON-serialisable object of its own per request', async () => {
+    const auth = new MCPAuth({
+      protectedResources: { metadata: { resource: RESOURCE, authorizationServers: [{ type: 'oidc', issuer: issuer.issuer }] } },
+    });
+    const seen = [];
+    const app = express();
+    app.get('/mcp', auth.bearerAuth('jwt', { resource: RESOURCE }), (req, res) => {
+      const a = req.auth;
+      const plainObject = (o) => Object.getPrototypeOf(o) === Object.prototype;
+      const dataOnly = (o) => Object.values(Object.getOwnPropertyDescriptors(o)).every((d) => 'value' in d && d.writable && d.enumerable);
+      const facts = {
+        plain: plainObject(a) && plainObject(a.claims) && Array.isArray(a.scopes) && dataOnly(a) && dataOnly(a.claims),
+        keys: Object.keys(a),
+        spreadsAlike: util.isDeepStrictEqual({ ...a, claims: { ...a.claims } }, a),
+        jsonAlike: util.isDeepStrictEqual(JSON.parse(JSON.stringify(a)), a),
+        ownProto: Object.hasOwn(a.claims, '__proto__') && !('polluted' in {}) && a.claims.polluted === undefined,
+        sharedWithEarlier: seen.some((b) => b === a || b.claims === a.claims || b.scopes === a.scopes),
+      };
+      seen.push(a);
+      // What one handler changes, no later request sees.
+      a.scopes.push('added-by-the-app');
+      a.claims.sub = 'changed';
+      res.json({ facts, auth: JSON.parse(JSON.stringify(a)) });
+    });
+    const { origin } = await listen(app);
+    const token = tokenFor(issuer, { scope: 'read', nested: { n: [1, 2.5, 9007199254740993] }, ['__proto__']: { polluted: true } });
+    const other = tokenFor(issuer, { scope: 'read write', sub: 'user-2' });
+    for (const t of [token, other, token, token]) {
+      const res = await withToken(`${origin}/mcp`, t);
+      const { payload } = decodeJwt(t);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.body.facts).toEqual({
+        plain: true,
+        keys: ['token', 'issuer', 'clientId', 'scopes', 'subject', 'audience', 'expiresAt', 'claims'],
+        spreadsAlike: true,
+        jsonAlike: true,
+        ownProto: t === token,
+        sharedWithEarlier: false,
+      });
+      expect(res.body.auth.token).toBe(t);
+      expect(res.body.auth.subject).toBe(payload.sub);
+      expect(res.body.auth.scopes).toEqual([...payload.scope.split(' '), 'added-by-the-app']);
+      expect(res.body.auth.claims).toEqual({ ...payload, sub: 'changed' });
     }
   });
 });

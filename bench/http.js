@@ -172,11 +172,12 @@ async function main() {
   };
   const rs256 = once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}` })));
   const scenarios = [
-    { name: 'RS256, distinct tokens', expect: 200, tokens: rs256 },
+    { name: 'RS256, distinct tokens', expect: 200, tokens: rs256, check: true },
     { name: 'RS256, one token repeated', expect: 200, tokens: once(() => make(1, () => sign({ sub: 'user-0' }))) },
     {
       name: 'ES256, distinct tokens',
       expect: 200,
+      check: true,
       tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}` }, { alg: 'ES256' }))),
     },
     {
@@ -265,6 +266,20 @@ async function main() {
   const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];
 
   const endpoint = await startIntrospectionEndpoint();
+  // The signature check's own cost for the scenarios marked `check`, in process, pinned like the
+  // servers, with the issuer's keys and the scenario's tokens.
+  const jwks = await (await fetch(issuer.jwksUri)).json();
+  const checkCost = {};
+  for (const scenario of chosen.filter((s) => s.check)) {
+    const tokens = scenario.tokens().slice(0, 5000).map((t) => t.token);
+    const args = [path.join(__dirname, 'check-cost.js')];
+    const run = hasTaskset
+      ? spawnSync('taskset', ['-c', '0', process.execPath, ...args], { input: JSON.stringify({ jwks, tokens }) })
+      : spawnSync(process.execPath, args, { input: JSON.stringify({ jwks, tokens }) });
+    if (run.status !== 0) throw new Error(`check-cost.js failed: ${run.stderr}`);
+    checkCost[scenario.name] = JSON.parse(String(run.stdout)).micros;
+  }
+
   const servers = {};
   for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource, endpoint.url);
   const results = {};
@@ -317,6 +332,23 @@ async function main() {
     }
   }
   lines.push('');
+  const overheads = Object.entries(checkCost).filter(([name]) => results[name]);
+  if (overheads.length) {
+    lines.push('Overhead: server CPU µs per request over bare Express, minus the signature check\'s own cost (node:crypto, in process, pinned, same keys and tokens). JS thread: its CPU µs per request over bare.');
+    lines.push('');
+    lines.push('| scenario | server | check µs | added over bare µs | overhead µs | JS thread over bare µs |');
+    lines.push('|---|---|---:|---:|---:|---:|');
+    for (const [name, check] of overheads) {
+      const { byKind } = results[name];
+      const med = (kind, field) => median(byKind[kind].map((r) => r[field]));
+      for (const kind of Object.keys(byKind).filter((k) => k !== 'bare')) {
+        const added = med(kind, 'cpuPerReq') - med('bare', 'cpuPerReq');
+        const js = med(kind, 'jsCpuPerReq') - med('bare', 'jsCpuPerReq');
+        lines.push(`| ${name} | ${kind} | ${check.toFixed(1)} | ${added.toFixed(1)} | ${(added - check).toFixed(1)} | ${js.toFixed(1)} |`);
+      }
+    }
+    lines.push('');
+  }
   lines.push('The peer is mcp-auth 0.2.0; for the custom verifier a hand-written JS middleware calling the same function; for tool scopes this package with plain `requiredScopes` on the same POST; for AsyncLocalStorage the bare server without it; for introspection a custom verifier calling the endpoint with fetch.');
   for (const [name, { byKind }] of Object.entries(results)) {
     const counted = Object.entries(byKind).filter(([, rounds]) => rounds.every((r) => r.calls !== undefined));

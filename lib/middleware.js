@@ -40,6 +40,17 @@ function operationReader(guard, scopesFor) {
 const jwtGuard = (nativeAuth, done, options) => nativeAuth.jwtGuard(done, options)
 
 /**
+ * `req.auth` from an outcome's identity, JSON text whose `token` is empty (the native side does
+ * not send the token back), and the request's `Authorization` header: one `JSON.parse` makes a
+ * plain object of its own for the request, then the token after the scheme is filled in.
+ */
+function identity(json, header) {
+  const auth = JSON.parse(json)
+  auth.token = header.slice(header.indexOf(' ') + 1)
+  return auth
+}
+
+/**
  * The middleware of `bearerAuth('jwt', options)`, made from the native configuration; `context`
  * is the `MCPAuth`'s request context, `scopesFor` the option's function, if any. `makeGuard`
  * builds another native guard with the JWT guard's interface (introspection mode).
@@ -54,15 +65,20 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor, makeGuard = jw
     context.run(auth, guard, next)
   }
   let answers
-  const done = (callId, outcome) => {
-    const call = pending.close(callId)
+  const settle = (outcome) => {
+    const call = pending.close(outcome.callId)
     if (call === undefined) return
     try {
+      if (outcome.auth !== undefined) outcome.auth = identity(outcome.auth, call.header)
       answers.remember(call.header, outcome)
       apply(outcome, call.req, call.res, call.next)
     } catch (error) {
       call.next(error)
     }
+  }
+  // Every outcome that was ready when the JS thread got to them, in one call.
+  const done = (outcomes) => {
+    for (let i = 0; i < outcomes.length; i++) settle(outcomes[i])
   }
   guard = makeGuard(nativeAuth, done, options)
   for (const warning of guard.warnings()) warnOnce(warning)
@@ -129,14 +145,17 @@ function customMiddleware(nativeAuth, verify, options, { context, scopesFor }) {
       refuse(call.res, outcome)
     }
   }
-  const done = (callId, outcome) => {
-    const call = pending.close(callId)
+  const settle = (outcome) => {
+    const call = pending.close(outcome.callId)
     if (call === undefined) return
     try {
       apply(outcome, call)
     } catch (error) {
       call.next(error)
     }
+  }
+  const done = (outcomes) => {
+    for (let i = 0; i < outcomes.length; i++) settle(outcomes[i])
   }
   const report = (callId, verdict) => guard.settled(callId, verdict)
   guard = nativeAuth.customGuard(settler(verify, pending, report), done, options)

@@ -1,7 +1,5 @@
 //! The JWS algorithms that may verify access tokens, and the key each one needs (RFC 7518 §3).
 
-use jsonwebtoken::Algorithm as JwtAlgorithm;
-
 /// An asymmetric JWS algorithm. `none` and the HMAC family are not representable: a resource
 /// server holds public keys only, so a symmetric or unsigned token can never verify (RFC 8725 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,20 +69,6 @@ impl Alg {
             Alg::ES256 => KeyKind::EcP256,
             Alg::ES384 => KeyKind::EcP384,
             Alg::EdDSA => KeyKind::Ed25519,
-        }
-    }
-
-    pub(crate) fn to_jsonwebtoken(self) -> JwtAlgorithm {
-        match self {
-            Alg::RS256 => JwtAlgorithm::RS256,
-            Alg::RS384 => JwtAlgorithm::RS384,
-            Alg::RS512 => JwtAlgorithm::RS512,
-            Alg::PS256 => JwtAlgorithm::PS256,
-            Alg::PS384 => JwtAlgorithm::PS384,
-            Alg::PS512 => JwtAlgorithm::PS512,
-            Alg::ES256 => JwtAlgorithm::ES256,
-            Alg::ES384 => JwtAlgorithm::ES384,
-            Alg::EdDSA => JwtAlgorithm::EdDSA,
         }
     }
 }

@@ -5,10 +5,9 @@
 //! so one odd key does not take the whole set down.
 
 use crate::algorithm::{Alg, KeyKind};
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -26,7 +25,9 @@ pub struct PublicKey {
     pub alg: Option<Alg>,
     /// The kind of key, which fixes the algorithms it can verify.
     pub kind: KeyKind,
-    key: DecodingKey,
+    /// The key parsed once, when the set was fetched, into an aws-lc key for each algorithm it
+    /// allows (a parsed key is bound to one algorithm).
+    parsed: Vec<(Alg, ParsedPublicKey)>,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -46,10 +47,7 @@ impl PublicKey {
         if !self.allows(alg) {
             return false;
         }
-        match (DEFAULT_PROVIDER.verifier_factory)(&alg.to_jsonwebtoken(), &self.key) {
-            Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
-            Err(_) => false,
-        }
+        self.parsed.iter().find(|(a, _)| *a == alg).is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
     }
 }
 
@@ -143,7 +141,7 @@ fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return None,
     };
-    let (kind, key) = match (jwk.get("kty")?.as_str()?, jwk.get("crv").and_then(Value::as_str)) {
+    let (kind, key): (KeyKind, Material) = match (jwk.get("kty")?.as_str()?, jwk.get("crv").and_then(Value::as_str)) {
         ("RSA", _) => {
             let n = b64_field(jwk, "n")?;
             let e = b64_field(jwk, "e")?;
@@ -151,7 +149,7 @@ fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
             if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) || e.is_empty() || e.len() > 8 {
                 return None;
             }
-            (KeyKind::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+            (KeyKind::Rsa, Material::Rsa { n, e })
         }
         ("EC", Some(crv @ ("P-256" | "P-384"))) => {
             let (kind, len) = if crv == "P-256" { (KeyKind::EcP256, 32) } else { (KeyKind::EcP384, 48) };
@@ -164,14 +162,14 @@ fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (kind, DecodingKey::from_ec_der(&point))
+            (kind, Material::Bytes(point))
         }
         ("OKP", Some("Ed25519")) => {
             let x = b64_field(jwk, "x")?;
             if x.len() != 32 {
                 return None;
             }
-            (KeyKind::Ed25519, DecodingKey::from_ed_der(&x))
+            (KeyKind::Ed25519, Material::Bytes(x))
         }
         _ => return None,
     };
@@ -180,7 +178,57 @@ fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
         Some(Value::String(name)) => Some(Alg::parse(name).filter(|a| a.key_kind() == kind)?),
         Some(_) => return None,
     };
-    Some(PublicKey { kid, alg, kind, key })
+    let parsed = Alg::ALL
+        .iter()
+        .copied()
+        .filter(|a| a.key_kind() == kind && alg.is_none_or(|only| only == *a))
+        .map(|a| key.parse(a).map(|parsed| (a, parsed)))
+        .collect::<Option<Vec<_>>>()?;
+    Some(PublicKey { kid, alg, kind, parsed })
+}
+
+/// A JWK's key material, before it is parsed for an algorithm.
+enum Material {
+    /// RSA modulus and exponent, big-endian.
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    /// An uncompressed EC point, or an Ed25519 public key.
+    Bytes(Vec<u8>),
+}
+
+impl Material {
+    /// The aws-lc key for `alg`; `None` when the material is not a valid key.
+    fn parse(&self, alg: Alg) -> Option<ParsedPublicKey> {
+        match self {
+            Material::Rsa { n, e } => {
+                let params = rsa_params(alg)?;
+                RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.to_parsed_public_key(params).ok()
+            }
+            Material::Bytes(bytes) => ParsedPublicKey::new(other_params(alg)?, bytes).ok(),
+        }
+    }
+}
+
+/// The aws-lc parameters of an RSA algorithm (keys of 2048 to 8192 bits, as jsonwebtoken uses).
+fn rsa_params(alg: Alg) -> Option<&'static signature::RsaParameters> {
+    Some(match alg {
+        Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Alg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Alg::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Alg::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Alg::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        Alg::ES256 | Alg::ES384 | Alg::EdDSA => return None,
+    })
+}
+
+/// The aws-lc algorithm of an EC or Ed25519 algorithm (JWS signatures are fixed-size `r || s`).
+fn other_params(alg: Alg) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match alg {
+        Alg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Alg::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Alg::EdDSA => &signature::ED25519,
+        _ => return None,
+    })
 }
 
 fn significant_bits(bytes: &[u8]) -> usize {

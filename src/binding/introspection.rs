@@ -2,26 +2,23 @@
 //! (`verify`, `keyEpoch`, `check`, `grants`, the `done` callback and the memo's `reuseUntil`),
 //! whose tokens are judged by the core's [`Introspector`].
 
+use super::delivery::{Delivery, DoneFn};
 use super::operation::JsRequested;
 use super::outcome::Outcome;
-use super::{to_napi_error, CatchUnwind, DoneFn, NativeMcpAuth, ThrowCode};
+use super::{to_napi_error, CatchUnwind, NativeMcpAuth, ThrowCode};
 use crate::error::{AuthError, ErrorCode};
 use crate::fetch::HttpFetcher;
 use crate::guard::Guard;
 use crate::introspection::Introspector;
 use crate::scopes::Requested;
-use napi::bindgen_prelude::{spawn, FnArgs};
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::bindgen_prelude::spawn;
 use napi_derive::napi;
 use serde_json::Value;
 use std::sync::Arc;
 
 /// Builds the guard for `bearerAuth('introspection', options)` on `auth`'s configuration; `done`
 /// receives the outcomes, as for the JWT guard. Every option is checked here.
-#[napi(
-    catch_unwind,
-    ts_args_type = "auth: NativeMCPAuth, done: (callId: number, outcome: Outcome) => void, options?: any"
-)]
+#[napi(catch_unwind, ts_args_type = "auth: NativeMCPAuth, done: (outcomes: Outcome[]) => void, options?: any")]
 pub fn introspection_guard(
     auth: &NativeMcpAuth,
     done: DoneFn,
@@ -33,7 +30,10 @@ pub fn introspection_guard(
             .map_err(to_napi_error)?;
     let guard =
         Guard::new(&auth.config, options, false, auth.fetcher.clone(), auth.clock.clone()).map_err(to_napi_error)?;
-    Ok(NativeIntrospectionGuard { shared: Arc::new(Shared { guard, introspector }), done: Arc::new(done) })
+    Ok(NativeIntrospectionGuard {
+        shared: Arc::new(Shared { guard, introspector }),
+        done: Arc::new(Delivery::new(done)),
+    })
 }
 
 /// What every request of one middleware shares.
@@ -48,7 +48,7 @@ struct Shared {
 #[napi]
 pub struct NativeIntrospectionGuard {
     shared: Arc<Shared>,
-    done: Arc<DoneFn>,
+    done: Arc<Delivery>,
 }
 
 /// The outcome of introspecting `token` for a request that needs the scopes `needed`.
@@ -118,7 +118,7 @@ impl NativeIntrospectionGuard {
 
     /// Introspects the token of one request's `Authorization` header, for its `operation` when
     /// per-operation scopes are configured. Header problems are answered at once, as the return
-    /// value; otherwise the outcome goes to `done(callId, outcome)` and the return value is `null`.
+    /// value; otherwise the outcome goes to `done(outcomes)`, with its `callId`, and the return value is `null`.
     #[napi(catch_unwind, ts_return_type = "Outcome | null")]
     pub fn verify(
         &self,
@@ -149,7 +149,7 @@ impl NativeIntrospectionGuard {
             let outcome = CatchUnwind(Box::pin(work))
                 .await
                 .unwrap_or_else(|| Outcome::rejected(shared.guard.reject(&AuthError::new(ErrorCode::ServerError))));
-            let _ = done.call(FnArgs::from((call_id, outcome)), ThreadsafeFunctionCallMode::NonBlocking);
+            done.deliver(call_id, outcome);
         });
         None
     }

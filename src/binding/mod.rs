@@ -1,6 +1,7 @@
 //! The Node binding: converts JS values to core types, runs verification on the tokio runtime,
 //! and shapes outcomes for the Express glue in `lib/`. No decisions are made here.
 
+mod delivery;
 mod discovery;
 mod inspect;
 mod introspection;
@@ -16,9 +17,8 @@ use crate::guard::{CustomDecision, Guard};
 use crate::options::BearerOptions;
 use crate::resource_metadata;
 use crate::scopes::Requested;
-use napi::bindgen_prelude::{spawn, FnArgs, Unknown};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
+use delivery::{Delivery, DoneFn};
+use napi::bindgen_prelude::spawn;
 use napi_derive::napi;
 use operation::JsRequested;
 use outcome::Outcome;
@@ -128,19 +128,24 @@ impl NativeMcpAuth {
 
     /// Builds the guard for `bearerAuth('jwt', options)`; `done` receives the outcomes of
     /// verifications that went to the tokio runtime.
-    #[napi(catch_unwind, ts_args_type = "done: (callId: number, outcome: Outcome) => void, options?: any")]
+    #[napi(catch_unwind, ts_args_type = "done: (outcomes: Outcome[]) => void, options?: any")]
     pub fn jwt_guard(&self, done: DoneFn, options: Option<Value>) -> napi::Result<NativeGuard, ThrowCode> {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
         let guard =
             Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
-        Ok(NativeGuard { guard: Arc::new(guard), verifier: None, waiting: Arc::default(), done: Arc::new(done) })
+        Ok(NativeGuard {
+            guard: Arc::new(guard),
+            verifier: None,
+            waiting: Arc::default(),
+            done: Arc::new(Delivery::new(done)),
+        })
     }
 
     /// Builds the guard for `bearerAuth(verify, options)`; `settle` is the glue's wrapper around
     /// the user's function, `done` as for [`NativeMcpAuth::jwt_guard`].
     #[napi(
         catch_unwind,
-        ts_args_type = "settle: (token: string, callId: number) => void, done: (callId: number, outcome: Outcome) => void, options?: any"
+        ts_args_type = "settle: (token: string, callId: number) => void, done: (outcomes: Outcome[]) => void, options?: any"
     )]
     pub fn custom_guard(
         &self,
@@ -155,16 +160,10 @@ impl NativeMcpAuth {
             guard: Arc::new(guard),
             verifier: Some(Arc::new(settle)),
             waiting: Arc::default(),
-            done: Arc::new(done),
+            done: Arc::new(Delivery::new(done)),
         })
     }
 }
-
-/// `done(callId, outcome)`: how the glue learns the outcome of a verification that went to the
-/// tokio runtime. One per middleware, for all its requests (cheaper than a Promise per request).
-/// Weak, so it never keeps Node alive; the glue keeps Node alive while verifications are pending.
-pub type DoneFn =
-    ThreadsafeFunction<FnArgs<(u32, Outcome)>, Unknown<'static>, FnArgs<(u32, Outcome)>, Status, false, true>;
 
 /// One middleware's verifier.
 #[napi]
@@ -174,7 +173,7 @@ pub struct NativeGuard {
     verifier: Option<Arc<VerifierFn>>,
     /// Custom mode: the requests waiting for the function's verdict.
     waiting: Arc<Waiting>,
-    done: Arc<DoneFn>,
+    done: Arc<Delivery>,
 }
 
 /// A future whose panic becomes `None` instead of unwinding into the runtime.
@@ -321,8 +320,7 @@ impl NativeGuard {
             let outcome = CatchUnwind(Box::pin(work))
                 .await
                 .unwrap_or_else(|| Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError))));
-            // `Closing` only while Node shuts down, when nobody waits for the answer any more.
-            let _ = done.call(FnArgs::from((call_id, outcome)), ThreadsafeFunctionCallMode::NonBlocking);
+            done.deliver(call_id, outcome);
         });
         None
     }

@@ -2,47 +2,44 @@
 
 use crate::auth_info::{Audience, AuthInfo};
 use crate::response::Rejection;
-use napi::bindgen_prelude::Either;
 use napi_derive::napi;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// `req.auth`: the MCP SDK's `AuthInfo` plus issuer, subject, audience and claims.
-#[napi(object, js_name = "AuthInfo")]
-pub struct JsAuthInfo {
-    /// The raw access token.
-    pub token: String,
-    /// `iss`.
-    pub issuer: String,
-    /// `client_id`, else `azp`, else `''`.
-    pub client_id: String,
-    /// Granted scopes.
-    pub scopes: Vec<String>,
-    /// `sub`.
-    pub subject: Option<String>,
-    /// `aud`.
-    pub audience: Option<Either<String, Vec<String>>>,
-    /// `exp`, seconds since the epoch.
-    pub expires_at: Option<f64>,
-    /// Every claim.
-    pub claims: Option<Map<String, Value>>,
+/// `req.auth` as JSON text, for the glue to make into a plain object with one `JSON.parse`
+/// (far cheaper than building it through napi property by property). Its `token` is `""`: the
+/// glue has the header and fills it in, so the token does not cross back.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthJson<'a> {
+    token: &'static str,
+    issuer: &'a str,
+    client_id: &'a str,
+    scopes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audience: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims: Option<&'a Map<String, Value>>,
 }
 
-impl From<AuthInfo> for JsAuthInfo {
-    fn from(a: AuthInfo) -> Self {
-        JsAuthInfo {
-            token: a.token,
-            issuer: a.issuer,
-            client_id: a.client_id,
-            scopes: a.scopes,
-            subject: a.subject,
-            audience: a.audience.map(|aud| match aud {
-                Audience::One(s) => Either::A(s),
-                Audience::Many(v) => Either::B(v),
-            }),
-            expires_at: a.expires_at,
-            claims: a.claims,
-        }
-    }
+/// The JSON text of `info` for `Outcome.auth` (its `token` left empty).
+pub fn auth_json(info: &AuthInfo) -> String {
+    let json = AuthJson {
+        token: "",
+        issuer: &info.issuer,
+        client_id: &info.client_id,
+        scopes: &info.scopes,
+        subject: info.subject.as_deref(),
+        audience: info.audience.as_ref().map(Audience::to_json),
+        expires_at: info.expires_at,
+        claims: info.claims.as_ref(),
+    };
+    // Serializing strings, numbers (finite: from JSON) and JSON values cannot fail.
+    serde_json::to_string(&json).unwrap_or_default()
 }
 
 /// What the middleware does with a request: `status` 200 with `auth` (custom mode: without, the
@@ -51,8 +48,10 @@ impl From<AuthInfo> for JsAuthInfo {
 pub struct Outcome {
     /// 200 when the request may proceed; else the response status.
     pub status: u32,
-    /// The verified identity, on 200 (and on a 403 for lack of per-operation scopes).
-    pub auth: Option<JsAuthInfo>,
+    /// The verified identity as JSON text with an empty `token` (the glue parses it into
+    /// `req.auth` and fills in the token from the header), on 200 (and on a 403 for lack of
+    /// per-operation scopes).
+    pub auth: Option<String>,
     /// The JSON body of an error response.
     pub body: Option<String>,
     /// `WWW-Authenticate`, on 401 and 403.
@@ -66,12 +65,14 @@ pub struct Outcome {
     pub reuse_until: Option<f64>,
     /// ...while the guard's `keyEpoch()` still returns this.
     pub key_epoch: Option<f64>,
+    /// The request's call id, on outcomes delivered in a batch to `done`.
+    pub call_id: Option<u32>,
 }
 
 impl Outcome {
     /// The request may proceed as `info`.
     pub fn accepted(info: AuthInfo) -> Self {
-        Outcome { auth: Some(info.into()), ..Self::empty(200) }
+        Outcome { auth: Some(auth_json(&info)), ..Self::empty(200) }
     }
 
     /// Custom mode: the request may proceed as the verifier's own result, which the glue kept.
@@ -87,7 +88,7 @@ impl Outcome {
     /// A refusal for lack of scopes that also carries the verified identity, so that the glue's
     /// memo can check the same token against another operation's scopes.
     pub fn with_identity(self, info: AuthInfo) -> Self {
-        Outcome { auth: Some(info.into()), ..self }
+        Outcome { auth: Some(auth_json(&info)), ..self }
     }
 
     /// Marks the outcome as reusable for the same header until `until` (seconds since the
@@ -106,6 +107,7 @@ impl Outcome {
             forward: None,
             reuse_until: None,
             key_epoch: None,
+            call_id: None,
         }
     }
 
@@ -120,6 +122,7 @@ impl Outcome {
             forward: None,
             reuse_until: None,
             key_epoch: None,
+            call_id: None,
         }
     }
 }
