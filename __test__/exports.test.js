@@ -241,7 +241,7 @@ describe('native exports survive malformed input', () => {
     }
   });
 
-  test('NativeIntrospectionGuard.verify, check, grants and keyEpoch', async () => {
+  test('the introspection NativeGuard: verify, check, grants and keyEpoch', async () => {
     const o = outcomes();
     const guard = native.introspectionGuard(legacy, o.done, { introspection: creds, toolScopes: { t: ['a'] }, scopeHierarchy: { b: ['a'] } });
     expect(guard.perOperation).toBe(true);

@@ -9,11 +9,13 @@ mod operation;
 mod outcome;
 mod verifier;
 
+use crate::auth_info::AuthInfo;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, Mode};
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::guard::{CustomDecision, Guard};
+use crate::introspection::Introspector;
 use crate::options::BearerOptions;
 use crate::resource_metadata;
 use crate::scopes::Requested;
@@ -133,12 +135,7 @@ impl NativeMcpAuth {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
         let guard =
             Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
-        Ok(NativeGuard {
-            guard: Arc::new(guard),
-            verifier: None,
-            waiting: Arc::default(),
-            done: Arc::new(Delivery::new(done)),
-        })
+        Ok(NativeGuard::new(guard, Judge::Jwt, done))
     }
 
     /// Builds the guard for `bearerAuth(verify, options)`; `settle` is the glue's wrapper around
@@ -156,24 +153,34 @@ impl NativeMcpAuth {
         let options = BearerOptions::parse_custom(options.as_ref()).map_err(to_napi_error)?;
         let guard = Guard::new(&self.config, options, false, self.fetcher.clone(), self.clock.clone())
             .map_err(to_napi_error)?;
-        Ok(NativeGuard {
-            guard: Arc::new(guard),
-            verifier: Some(Arc::new(settle)),
-            waiting: Arc::default(),
-            done: Arc::new(Delivery::new(done)),
-        })
+        Ok(NativeGuard::new(guard, Judge::Custom { settle: Arc::new(settle), waiting: Arc::default() }, done))
     }
 }
 
-/// One middleware's verifier.
+/// How one middleware's tokens are judged, before the guard's issuer, audience and scope checks.
+#[derive(Clone)]
+enum Judge {
+    /// `bearerAuth('jwt')`: signature and claims, in the core.
+    Jwt,
+    /// `bearerAuth(verify)`: the user's function, called through the glue's wrapper `settle`;
+    /// `waiting` holds the requests waiting for its verdict.
+    Custom { settle: Arc<VerifierFn>, waiting: Arc<Waiting> },
+    /// `bearerAuth('introspection')`: the authorization server's endpoint (RFC 7662).
+    Introspection(Arc<Introspector>),
+}
+
+/// One middleware's verifier, the same to the glue in every mode.
 #[napi]
 pub struct NativeGuard {
     guard: Arc<Guard>,
-    /// Custom mode's function; `None` in JWT mode.
-    verifier: Option<Arc<VerifierFn>>,
-    /// Custom mode: the requests waiting for the function's verdict.
-    waiting: Arc<Waiting>,
+    judge: Judge,
     done: Arc<Delivery>,
+}
+
+impl NativeGuard {
+    fn new(guard: Guard, judge: Judge, done: DoneFn) -> Self {
+        NativeGuard { guard: Arc::new(guard), judge, done: Arc::new(Delivery::new(done)) }
+    }
 }
 
 /// A future whose panic becomes `None` instead of unwinding into the runtime.
@@ -191,20 +198,26 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
+/// The outcome for the identity `info` a token stands for, on a request that needs the scopes
+/// `needed`: accepted, or refused by the guard's issuer, audience and scope checks.
+fn authorized(guard: &Guard, info: AuthInfo, needed: &[String]) -> Outcome {
+    match guard.authorize_for(&info, needed) {
+        Ok(()) => Outcome::accepted(info),
+        // With per-operation scopes the glue keeps the identity, not the refusal: the same token
+        // may be allowed for another operation.
+        Err(e) if e.code == ErrorCode::MissingRequiredScopes && guard.per_operation() => {
+            Outcome::rejected(guard.reject_for(&e, needed)).with_identity(info)
+        }
+        Err(e) => Outcome::rejected(guard.reject_for(&e, needed)),
+    }
+}
+
 /// The outcome of verifying a JWT access token for `guard`'s endpoint, for a request that needs
 /// the scopes `needed`.
 async fn jwt_outcome(guard: &Guard, token: &str, needed: &[String]) -> Outcome {
     match guard.verify_token(token).await {
         Ok(verified) => {
-            let outcome = match guard.authorize_for(&verified.info, needed) {
-                Ok(()) => Outcome::accepted(verified.info),
-                // With per-operation scopes the glue keeps the identity, not the refusal: the
-                // same token may be allowed for another operation.
-                Err(e) if e.code == ErrorCode::MissingRequiredScopes && guard.per_operation() => {
-                    Outcome::rejected(guard.reject_for(&e, needed)).with_identity(verified.info)
-                }
-                Err(e) => Outcome::rejected(guard.reject_for(&e, needed)),
-            };
+            let outcome = authorized(guard, verified.info, needed);
             // Only the answer for a token that comes back is worth keeping in the glue's memo.
             if verified.seen_before {
                 outcome.reusable(verified.until, verified.key_epoch)
@@ -244,7 +257,9 @@ impl NativeGuard {
     /// Custom mode: the glue's wrapper reports the user's function's verdict for `callId`.
     #[napi(catch_unwind)]
     pub fn settled(&self, call_id: u32, verdict: JsVerdict) {
-        self.waiting.settle(call_id, verdict.into());
+        if let Judge::Custom { waiting, .. } = &self.judge {
+            waiting.settle(call_id, verdict.into());
+        }
     }
 
     /// Whether `toolScopes` or `scopesFor` is configured: only then does the glue read the
@@ -281,8 +296,8 @@ impl NativeGuard {
 
     /// Verifies the `Authorization` header of one request, for its `operation` when per-operation
     /// scopes are configured. Header problems are answered at once, as the return value; a token
-    /// is verified on the tokio runtime, and its outcome goes to `done(callId, outcome)` (the
-    /// return value is then `null`). In custom mode `callId` is also handed to the glue's wrapper
+    /// is verified on the tokio runtime, and its outcome goes to `done(outcomes)`, with its
+    /// `callId` (the return value is then `null`). In custom mode `callId` is also handed to the glue's wrapper
     /// with the token, to pair its verdict with the request.
     #[napi(catch_unwind, ts_return_type = "Outcome | null")]
     pub fn verify(
@@ -306,14 +321,18 @@ impl NativeGuard {
         };
         let guard = self.guard.clone();
         let done = self.done.clone();
-        let verifier = self.verifier.clone();
-        let waiting = self.waiting.clone();
+        let judge = self.judge.clone();
         spawn(async move {
             let work = async {
                 let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
-                match verifier {
-                    None => jwt_outcome(&guard, &token, needed).await,
-                    Some(settle) => custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await,
+                match judge {
+                    Judge::Jwt => jwt_outcome(&guard, &token, needed).await,
+                    Judge::Custom { settle, waiting } => {
+                        custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await
+                    }
+                    Judge::Introspection(introspector) => {
+                        introspection::outcome(&guard, &introspector, &token, needed).await
+                    }
                 }
             };
             // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
