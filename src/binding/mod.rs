@@ -7,6 +7,7 @@ mod inspect;
 mod introspection;
 mod operation;
 mod outcome;
+mod signature_checks;
 mod verifier;
 
 use crate::auth_info::AuthInfo;
