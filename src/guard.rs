@@ -70,6 +70,29 @@ pub struct Guard {
     recent: Recent,
 }
 
+/// How a request presented its access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presentation {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `Authorization: DPoP <token>` with a valid proof whose key has this RFC 7638 thumbprint.
+    Dpop {
+        /// The proof key's thumbprint.
+        jkt: String,
+    },
+}
+
+/// The `cnf.jkt` confirmation of a verified identity's claims (JWT claims or introspection
+/// members): `None` for an unbound token; an error when `cnf.jkt` is there but not a string.
+pub fn bound_jkt(info: &AuthInfo) -> Result<Option<&str>, AuthError> {
+    let jkt = info.claims.as_ref().and_then(|c| c.get("cnf")).and_then(|cnf| cnf.get("jkt"));
+    match jkt {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+        Some(_) => Err(invalid("The token's `cnf.jkt` is not a non-empty string.")),
+    }
+}
+
 fn invalid(reason: &str) -> AuthError {
     AuthError::with_reason(ErrorCode::InvalidToken, reason)
 }
@@ -119,6 +142,11 @@ impl Guard {
                     }
                 }
             }
+        }
+        if options.dpop.is_some() && options.resource.as_deref().and_then(crate::discovery::http_url).is_none() {
+            return Err(ConfigError::Invalid(
+                "`options.dpop` needs `options.resource`, an http(s) URL: a proof's `htu` is checked against its origin and the request path, never against the `Host` header.".into(),
+            ));
         }
         let resource_metadata = options.resource.as_deref().and_then(|r| {
             config
@@ -343,6 +371,25 @@ impl Guard {
         Ok(())
     }
 
+    /// Checks a verified identity's DPoP binding against how the token came (RFC 9449 §7.1): a
+    /// bound token (`cnf.jkt`) never passes as a bearer token, with or without the `dpop` option
+    /// (no downgrade); with the `DPoP` scheme the token must be bound to the proof's key.
+    pub fn check_binding(&self, info: &AuthInfo, presented: &Presentation) -> Result<(), AuthError> {
+        match (bound_jkt(info)?, presented) {
+            (None, Presentation::Bearer) => Ok(()),
+            (Some(_), Presentation::Bearer) => {
+                Err(invalid("The token is DPoP-bound (`cnf.jkt`): it must come with the `DPoP` scheme and a proof."))
+            }
+            (None, Presentation::Dpop { .. }) => {
+                Err(invalid("The token is not DPoP-bound (no `cnf.jkt`), yet it came with the `DPoP` scheme."))
+            }
+            (Some(bound), Presentation::Dpop { jkt }) if bound == jkt => Ok(()),
+            (Some(_), Presentation::Dpop { .. }) => {
+                Err(invalid("The DPoP proof is signed by another key than the one the token is bound to."))
+            }
+        }
+    }
+
     /// The checked options this guard applies.
     pub fn options(&self) -> &BearerOptions {
         &self.options
@@ -356,7 +403,7 @@ mod tests {
     use crate::fetch::fake::FakeHttp;
     use crate::jwk::tests::{fixture, sign};
     use jsonwebtoken::Algorithm as A;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     const ISSUER: &str = "https://issuer.example.com/t";
     const DISCOVERY: &str = "https://issuer.example.com/t/.well-known/openid-configuration";
@@ -648,6 +695,38 @@ mod tests {
     async fn a_verifier_failure_is_forwarded() {
         let d = custom(json!({})).verify_custom(async { Some(Verdict::Failed) }, &[]).await;
         assert_eq!(d, CustomDecision::Forward);
+    }
+
+    fn with_cnf(cnf: Value) -> AuthInfo {
+        let mut c = claims(json!({}));
+        c["cnf"] = cnf;
+        let Value::Object(c) = c else { panic!("object") };
+        AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_bound_token_never_passes_as_a_bearer_token_and_a_dpop_one_must_match_its_proof() {
+        let s = setup(json!({}));
+        let bound = with_cnf(json!({ "jkt": "A" }));
+        let unbound = AuthInfo::from_claims(
+            "t",
+            match claims(json!({})) {
+                Value::Object(c) => c,
+                _ => Map::new(),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let dpop = |jkt: &str| Presentation::Dpop { jkt: jkt.into() };
+        let code = |info: &AuthInfo, p: &Presentation| s.guard.check_binding(info, p).err().map(|e| e.code);
+        assert_eq!(code(&unbound, &Presentation::Bearer), None);
+        assert_eq!(code(&bound, &Presentation::Bearer), Some(ErrorCode::InvalidToken), "no downgrade");
+        assert_eq!(code(&bound, &dpop("A")), None);
+        assert_eq!(code(&bound, &dpop("B")), Some(ErrorCode::InvalidToken), "bound to another key");
+        assert_eq!(code(&unbound, &dpop("A")), Some(ErrorCode::InvalidToken), "the DPoP scheme needs a bound token");
+        for odd in [json!({ "jkt": 5 }), json!({ "jkt": "" })] {
+            assert_eq!(code(&with_cnf(odd.clone()), &Presentation::Bearer), Some(ErrorCode::InvalidToken), "{odd}");
+        }
+        assert_eq!(code(&with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer), None, "other confirmations");
     }
 
     #[test]
