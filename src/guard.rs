@@ -7,13 +7,14 @@ use crate::auth_info::AuthInfo;
 use crate::authorization;
 use crate::clock::Clock;
 use crate::config::{AuthConfig, AuthServer, Mode};
+use crate::dpop::{self, DpopMode, DpopVerifier, VerifiedProof};
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::fetch::Fetcher;
 use crate::jwks::Jwks;
 use crate::jwt;
 use crate::options::{AudienceOption, BearerOptions};
 use crate::recent::{self, Recent};
-use crate::response::{ChallengeContext, Rejection};
+use crate::response::{ChallengeContext, DpopChallenge, Rejection};
 use crate::scopes::{self, Requested};
 use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
@@ -68,6 +69,8 @@ pub struct Guard {
     clock: Arc<dyn Clock>,
     /// Tokens that passed verification lately, to tell which ones come back.
     recent: Recent,
+    /// DPoP proofs, with the `dpop` option on.
+    dpop: Option<DpopVerifier>,
 }
 
 /// How a request presented its access token.
@@ -75,22 +78,19 @@ pub struct Guard {
 pub enum Presentation {
     /// `Authorization: Bearer <token>`.
     Bearer,
-    /// `Authorization: DPoP <token>` with a valid proof whose key has this RFC 7638 thumbprint.
-    Dpop {
-        /// The proof key's thumbprint.
-        jkt: String,
-    },
+    /// `Authorization: DPoP <token>` with a proof that passed every check.
+    Dpop(VerifiedProof),
 }
 
-/// The `cnf.jkt` confirmation of a verified identity's claims (JWT claims or introspection
-/// members): `None` for an unbound token; an error when `cnf.jkt` is there but not a string.
-pub fn bound_jkt(info: &AuthInfo) -> Result<Option<&str>, AuthError> {
-    let jkt = info.claims.as_ref().and_then(|c| c.get("cnf")).and_then(|cnf| cnf.get("jkt"));
-    match jkt {
-        None => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
-        Some(_) => Err(invalid("The token's `cnf.jkt` is not a non-empty string.")),
-    }
+/// Which scheme the challenge of a refusal names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer …`: without the `dpop` option, and for Bearer requests in `'allowed'` mode.
+    Bearer,
+    /// `DPoP …`: for requests that used the `DPoP` scheme, and in `'required'` mode.
+    Dpop,
+    /// `Bearer …, DPoP algs="…"`: a request without credentials in `'allowed'` mode.
+    Both,
 }
 
 fn invalid(reason: &str) -> AuthError {
@@ -166,37 +166,70 @@ impl Guard {
             },
         };
         let scope = scopes::challenge_scope(&options.required_scopes);
+        let dpop = match (&options.dpop, options.resource.as_deref()) {
+            (Some(d), Some(resource)) => Some(DpopVerifier::new(d.clone(), resource, clock.clone())?),
+            _ => None,
+        };
         Ok(Guard {
             trusted: servers.into_iter().map(|server| Trusted { server, jwks: OnceLock::new() }).collect(),
             audience,
             audience_configured,
-            context: ChallengeContext { resource_metadata, scope },
+            context: ChallengeContext { resource_metadata, scope, dpop: None },
             options,
             fetcher,
             clock,
             recent: Recent::new(recent::DEFAULT_CAPACITY),
+            dpop,
         })
     }
 
-    /// Extracts the bearer token from the `Authorization` header.
+    /// Extracts the bearer token from the `Authorization` header; in DPoP `'required'` mode a
+    /// well-formed `Bearer` header is refused.
     pub fn token<'a>(&self, header: Option<&'a str>) -> Result<&'a str, AuthError> {
-        authorization::bearer_token(header)
+        let token = authorization::bearer_token(header)?;
+        if self.dpop_required() {
+            return Err(AuthError::new(ErrorCode::DpopRequired));
+        }
+        Ok(token)
     }
 
-    /// The HTTP answer for a failure.
+    /// The HTTP answer for a failure of a Bearer request (or one without credentials).
     pub fn reject(&self, err: &AuthError) -> Rejection {
-        Rejection::render(err, &self.context, self.options.show_error_details)
+        self.reject_as(err, &self.options.required_scopes, false)
     }
 
     /// The HTTP answer for a failure of a request that needs the scopes `needed` (see
     /// [`Guard::needed`]): its 403 challenge names every one of them (but `offline_access`), so
     /// that the client steps up once.
     pub fn reject_for(&self, err: &AuthError, needed: &[String]) -> Rejection {
-        if err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice() {
-            let context = ChallengeContext { scope: scopes::challenge_scope(needed), ..self.context.clone() };
-            return Rejection::render(err, &context, self.options.show_error_details);
-        }
-        self.reject(err)
+        self.reject_as(err, needed, false)
+    }
+
+    /// The HTTP answer for a failure of a request that needs the scopes `needed`; `used_dpop`
+    /// when it used the `DPoP` scheme (see [`Guard::scheme_for`]).
+    pub fn reject_as(&self, err: &AuthError, needed: &[String], used_dpop: bool) -> Rejection {
+        let scheme = self.scheme_for(err, used_dpop);
+        let stepped_up = err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice();
+        let context = match (stepped_up, scheme) {
+            (false, Scheme::Bearer) => Cow::Borrowed(&self.context),
+            _ => {
+                let mut context = self.context.clone();
+                if stepped_up {
+                    context.scope = scopes::challenge_scope(needed);
+                }
+                context.dpop = match scheme {
+                    Scheme::Bearer => None,
+                    Scheme::Dpop => Some(DpopChallenge { algs: self.dpop_algs(), only: true }),
+                    Scheme::Both => Some(DpopChallenge { algs: self.dpop_algs(), only: false }),
+                };
+                Cow::Owned(context)
+            }
+        };
+        Rejection::render(err, &context, self.options.show_error_details)
+    }
+
+    fn dpop_algs(&self) -> String {
+        self.dpop.as_ref().map(|d| d.algs().to_owned()).unwrap_or_default()
     }
 
     fn trusted_issuers(&self) -> Value {
@@ -373,20 +406,49 @@ impl Guard {
 
     /// Checks a verified identity's DPoP binding against how the token came (RFC 9449 §7.1): a
     /// bound token (`cnf.jkt`) never passes as a bearer token, with or without the `dpop` option
-    /// (no downgrade); with the `DPoP` scheme the token must be bound to the proof's key.
+    /// (no downgrade); in `'required'` mode nothing passes as a bearer token; with the `DPoP`
+    /// scheme the token must be bound to the proof's key.
     pub fn check_binding(&self, info: &AuthInfo, presented: &Presentation) -> Result<(), AuthError> {
-        match (bound_jkt(info)?, presented) {
-            (None, Presentation::Bearer) => Ok(()),
-            (Some(_), Presentation::Bearer) => {
-                Err(invalid("The token is DPoP-bound (`cnf.jkt`): it must come with the `DPoP` scheme and a proof."))
-            }
-            (None, Presentation::Dpop { .. }) => {
-                Err(invalid("The token is not DPoP-bound (no `cnf.jkt`), yet it came with the `DPoP` scheme."))
-            }
-            (Some(bound), Presentation::Dpop { jkt }) if bound == jkt => Ok(()),
-            (Some(_), Presentation::Dpop { .. }) => {
-                Err(invalid("The DPoP proof is signed by another key than the one the token is bound to."))
-            }
+        let bound = match &info.claims {
+            Some(claims) => dpop::bound_jkt(claims)?,
+            None => None,
+        };
+        match presented {
+            Presentation::Bearer if bound.is_some() => Err(AuthError::with_reason(
+                ErrorCode::DpopBoundToken,
+                "The token is DPoP-bound (`cnf.jkt`), yet it came with the `Bearer` scheme.",
+            )),
+            Presentation::Bearer if self.dpop_required() => Err(AuthError::new(ErrorCode::DpopRequired)),
+            Presentation::Bearer => Ok(()),
+            Presentation::Dpop(proof) => dpop::check_binding(bound, proof),
+        }
+    }
+
+    /// The DPoP verifier, when the `dpop` option is on.
+    pub fn dpop(&self) -> Option<&DpopVerifier> {
+        self.dpop.as_ref()
+    }
+
+    /// Whether the `dpop` option is on in `'required'` mode.
+    pub fn dpop_required(&self) -> bool {
+        self.dpop.as_ref().is_some_and(|d| d.mode() == DpopMode::Required)
+    }
+
+    /// Extracts the token of a request with the `DPoP` scheme (only with the `dpop` option on).
+    pub fn dpop_token<'a>(&self, header: Option<&'a str>) -> Result<&'a str, AuthError> {
+        authorization::dpop_token(header)
+    }
+
+    /// The scheme the challenge of a refusal `err` names; `used_dpop` when the request used the
+    /// `DPoP` scheme. Without the `dpop` option, always `Bearer`.
+    pub fn scheme_for(&self, err: &AuthError, used_dpop: bool) -> Scheme {
+        let Some(dpop) = &self.dpop else { return Scheme::Bearer };
+        if used_dpop || dpop.mode() == DpopMode::Required || err.code.is_dpop() {
+            Scheme::Dpop
+        } else if err.code == ErrorCode::MissingAuthHeader {
+            Scheme::Both
+        } else {
+            Scheme::Bearer
         }
     }
 

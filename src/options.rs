@@ -2,6 +2,7 @@
 
 use crate::algorithm::Alg;
 use crate::claims::ClaimRules;
+use crate::dpop::{DpopMode, DpopOptions, ReplayStoreOption};
 use crate::config::{deny_unknown, object, present, type_error};
 use crate::error::ConfigError;
 use crate::jwks::JwksOptions;
@@ -52,69 +53,15 @@ pub struct BearerOptions {
     pub dpop: Option<DpopOptions>,
 }
 
-/// Whether requests must use DPoP (`dpop.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DpopMode {
-    /// `'allowed'`: Bearer and DPoP both accepted; a DPoP-bound token must come with its proof.
-    #[default]
-    Allowed,
-    /// `'required'`: only the DPoP scheme with a DPoP-bound token.
-    Required,
-}
-
-/// Where the `jti`s of accepted proofs are remembered (`dpop.replayStore`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ReplayStoreOption {
-    /// `'memory'`: this process only. The default.
-    #[default]
-    Memory,
-    /// `{ redis: 'redis://…' }`: shared by every instance using the same Redis.
-    Redis(String),
-}
-
-/// Checked `dpop` options.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DpopOptions {
-    /// Defaults to `'allowed'`.
-    pub mode: DpopMode,
-    /// Proof algorithms accepted. Defaults to [`DPOP_DEFAULT_ALGORITHMS`].
-    pub algorithms: Vec<Alg>,
-    /// How far a proof's `iat` may be off, past or future. Defaults to 300 s.
-    pub iat_window: Duration,
-    /// Whether proofs must carry a server-issued nonce (RFC 9449 §9). Defaults to `false`.
-    pub nonce: bool,
-    /// Defaults to `'memory'`.
-    pub replay_store: ReplayStoreOption,
-}
-
-/// The proof algorithms accepted by default.
-pub const DPOP_DEFAULT_ALGORITHMS: [Alg; 5] = [Alg::ES256, Alg::ES384, Alg::EdDSA, Alg::RS256, Alg::PS256];
-
-/// The default `dpop.iatWindow`. 300 s.
-pub const DPOP_DEFAULT_IAT_WINDOW: Duration = Duration::from_secs(300);
-
 /// The largest `dpop.iatWindow`: a proof should be short-lived, and the replay store keeps every
 /// `jti` that long. 3600 s.
 pub const DPOP_MAX_IAT_WINDOW: Duration = Duration::from_secs(3600);
 
-impl Default for DpopOptions {
-    fn default() -> Self {
-        Self {
-            mode: DpopMode::Allowed,
-            algorithms: DPOP_DEFAULT_ALGORITHMS.to_vec(),
-            iat_window: DPOP_DEFAULT_IAT_WINDOW,
-            nonce: false,
-            replay_store: ReplayStoreOption::Memory,
-        }
-    }
-}
-
 const DPOP: &[&str] = &["mode", "algorithms", "iatWindow", "nonce", "replayStore"];
 const REPLAY_STORE: &[&str] = &["redis"];
 
-impl DpopOptions {
-    /// Checks `options.dpop`; `Ok(None)` for `mode: 'disabled'` (every field is still checked).
-    pub fn parse(v: &Value) -> Result<Option<DpopOptions>, ConfigError> {
+/// Checks `options.dpop`; `Ok(None)` for `mode: 'disabled'` (every field is still checked).
+pub fn parse_dpop(v: &Value) -> Result<Option<DpopOptions>, ConfigError> {
         let m = object(v, "options.dpop")?;
         deny_unknown(m, "options.dpop", DPOP)?;
         let mut o = DpopOptions::default();
@@ -171,12 +118,6 @@ impl DpopOptions {
             };
         }
         Ok(if disabled { None } else { Some(o) })
-    }
-
-    /// The accepted algorithms as the `algs` challenge parameter and metadata list.
-    pub fn algorithm_names(&self) -> Vec<&'static str> {
-        self.algorithms.iter().map(|a| a.as_str()).collect()
-    }
 }
 
 /// A Redis URL must be `redis://` or `rediss://` with a host; the URL itself is never echoed
@@ -338,7 +279,7 @@ impl BearerOptions {
             o.hierarchy = ScopeHierarchy::new(&edges);
         }
         if let Some(d) = present(map, "dpop") {
-            o.dpop = DpopOptions::parse(d)?;
+            o.dpop = parse_dpop(d)?;
         }
         if let Some(b) = present(map, "showErrorDetails") {
             o.show_error_details = b.as_bool().ok_or_else(|| type_error("options.showErrorDetails", "a boolean"))?;
@@ -590,7 +531,7 @@ mod tests {
         let d = o.dpop.unwrap_or_else(|| panic!("off"));
         assert_eq!(d, DpopOptions::default());
         assert_eq!(d.mode, DpopMode::Allowed);
-        assert_eq!(d.algorithm_names(), ["ES256", "ES384", "EdDSA", "RS256", "PS256"]);
+        assert_eq!(d.algorithms, [Alg::ES256, Alg::ES384, Alg::EdDSA, Alg::RS256, Alg::PS256]);
         assert_eq!(
             (d.iat_window, d.nonce, d.replay_store),
             (Duration::from_secs(300), false, ReplayStoreOption::Memory)

@@ -2,7 +2,7 @@
 
 use crate::algorithm::Alg;
 use crate::config::ProtectedResource;
-use crate::options::{DpopMode, DpopOptions};
+use crate::dpop::{DpopMode, DpopOptions};
 use serde_json::{Map, Value};
 
 /// What the DPoP-enabled middlewares of one resource advertise in its metadata (RFC 9449 §5.1,

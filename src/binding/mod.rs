@@ -3,6 +3,7 @@
 
 mod delivery;
 mod discovery;
+mod dpop;
 mod inspect;
 mod introspection;
 mod operation;
@@ -364,29 +365,79 @@ impl NativeGuard {
             Ok(token) => token.to_owned(),
             Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
         };
+        self.run(call_id, needed, move |guard, judge, needed| async move {
+            let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
+            match judge {
+                Judge::Jwt => jwt_outcome(&guard, &token, needed).await,
+                Judge::Custom { settle, waiting } => {
+                    custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await
+                }
+                Judge::Introspection(introspector) => introspection::outcome(&guard, &introspector, &token, needed).await,
+            }
+        });
+        None
+    }
+
+    /// With the `dpop` option on: verifies a request whose `Authorization` header uses the
+    /// `DPoP` scheme, with its `method`, `url` (`req.originalUrl`) and every `DPoP` header value
+    /// (`proofs`), as [`NativeGuard::verify`] does. Every such request is judged anew: a proof
+    /// is good once.
+    #[napi(catch_unwind, ts_return_type = "Outcome | null")]
+    pub fn verify_dpop(
+        &self,
+        authorization: Option<String>,
+        call_id: u32,
+        method: String,
+        url: String,
+        proofs: Vec<String>,
+        operation: Option<JsRequested>,
+    ) -> Option<Outcome> {
+        let needed: Option<Vec<String>> = match operation.map(Requested::from) {
+            Some(requested) if self.guard.per_operation() => match self.guard.needed(Some(&requested)) {
+                Ok(needed) => Some(needed.into_owned()),
+                Err(e) => return Some(Outcome::rejected(self.guard.reject_as(&e, &[], true))),
+            },
+            _ => None,
+        };
+        let token = match self.guard.dpop_token(authorization.as_deref()) {
+            Ok(token) => token.to_owned(),
+            Err(e) => return Some(Outcome::rejected(self.guard.reject_as(&e, &self.guard.options().required_scopes, true))),
+        };
+        let call = dpop::DpopCall { method, url, proofs };
+        self.run(call_id, needed, move |guard, judge, needed| async move {
+            let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
+            dpop::outcome(&guard, &judge, &token, &call, needed).await
+        });
+        None
+    }
+
+    /// Whether the `dpop` option is on: only then does the glue send requests with the `DPoP`
+    /// scheme to [`NativeGuard::verify_dpop`].
+    #[napi(getter)]
+    pub fn dpop(&self) -> bool {
+        self.guard.dpop().is_some()
+    }
+}
+
+impl NativeGuard {
+    /// Runs `work` on the tokio runtime for the request `call_id` that needs the scopes `needed`
+    /// (`None`: `requiredScopes`), and delivers its outcome to `done`; a panic becomes a 500.
+    fn run<W, F>(&self, call_id: u32, needed: Option<Vec<String>>, work: W)
+    where
+        W: FnOnce(Arc<Guard>, Judge, Option<Vec<String>>) -> F + Send + 'static,
+        F: Future<Output = Outcome> + Send + 'static,
+    {
         let guard = self.guard.clone();
         let done = self.done.clone();
         let judge = self.judge.clone();
         spawn(async move {
-            let work = async {
-                let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
-                match judge {
-                    Judge::Jwt => jwt_outcome(&guard, &token, needed).await,
-                    Judge::Custom { settle, waiting } => {
-                        custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await
-                    }
-                    Judge::Introspection(introspector) => {
-                        introspection::outcome(&guard, &introspector, &token, needed).await
-                    }
-                }
-            };
+            let work = work(guard.clone(), judge, needed);
             // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
             let outcome = CatchUnwind(Box::pin(work))
                 .await
                 .unwrap_or_else(|| Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError))));
             done.deliver(call_id, outcome);
         });
-        None
     }
 }
 
