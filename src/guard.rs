@@ -4,7 +4,7 @@
 use crate::algorithm::Alg;
 use crate::audience::ExpectedAudience;
 use crate::auth_info::AuthInfo;
-use crate::authorization;
+use crate::authorization::{self, Credentials};
 use crate::clock::Clock;
 use crate::config::{AuthConfig, AuthServer, Mode};
 use crate::dpop::{self, DpopMode, DpopVerifier, VerifiedProof};
@@ -14,7 +14,7 @@ use crate::jwks::Jwks;
 use crate::jwt;
 use crate::options::{AudienceOption, BearerOptions};
 use crate::recent::{self, Recent};
-use crate::response::{ChallengeContext, DpopChallenge, Rejection};
+use crate::response::{ChallengeContext, DpopChallenge, Presented, Rejection};
 use crate::scopes::{self, Requested};
 use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
@@ -80,17 +80,6 @@ pub enum Presentation {
     Bearer,
     /// `Authorization: DPoP <token>` with a proof that passed every check.
     Dpop(VerifiedProof),
-}
-
-/// Which scheme the challenge of a refusal names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// `Bearer …`: without the `dpop` option, and for Bearer requests in `'allowed'` mode.
-    Bearer,
-    /// `DPoP …`: for requests that used the `DPoP` scheme, and in `'required'` mode.
-    Dpop,
-    /// `Bearer …, DPoP algs="…"`: a request without credentials in `'allowed'` mode.
-    Both,
 }
 
 fn invalid(reason: &str) -> AuthError {
@@ -174,7 +163,7 @@ impl Guard {
             trusted: servers.into_iter().map(|server| Trusted { server, jwks: OnceLock::new() }).collect(),
             audience,
             audience_configured,
-            context: ChallengeContext { resource_metadata, scope, dpop: None },
+            context: ChallengeContext { resource_metadata, scope },
             options,
             fetcher,
             clock,
@@ -193,43 +182,45 @@ impl Guard {
         Ok(token)
     }
 
-    /// The HTTP answer for a failure of a Bearer request (or one without credentials).
+    /// The HTTP answer for a failure of a request that came with the `Bearer` scheme.
     pub fn reject(&self, err: &AuthError) -> Rejection {
-        self.reject_as(err, &self.options.required_scopes, false)
+        self.reject_as(err, &self.options.required_scopes, Presented::Bearer, None)
+    }
+
+    /// The HTTP answer for a failure to read the `Authorization` header `header` of a request
+    /// that did not use the `DPoP` scheme.
+    pub fn reject_header(&self, err: &AuthError, header: Option<&str>) -> Rejection {
+        let bearer = header.and_then(|h| h.split(' ').next()).is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+        let presented = if bearer { Presented::Bearer } else { Presented::Nothing };
+        self.reject_as(err, &self.options.required_scopes, presented, None)
     }
 
     /// The HTTP answer for a failure of a request that needs the scopes `needed` (see
     /// [`Guard::needed`]): its 403 challenge names every one of them (but `offline_access`), so
     /// that the client steps up once.
     pub fn reject_for(&self, err: &AuthError, needed: &[String]) -> Rejection {
-        self.reject_as(err, needed, false)
+        self.reject_as(err, needed, Presented::Bearer, None)
     }
 
-    /// The HTTP answer for a failure of a request that needs the scopes `needed`; `used_dpop`
-    /// when it used the `DPoP` scheme (see [`Guard::scheme_for`]).
-    pub fn reject_as(&self, err: &AuthError, needed: &[String], used_dpop: bool) -> Rejection {
-        let scheme = self.scheme_for(err, used_dpop);
+    /// The HTTP answer for a failure of a request that needs the scopes `needed` and carried
+    /// `presented`; with the `dpop` option on, its challenge follows RFC 9449 §7.1 (see
+    /// [`Rejection::render_dpop`]) and `nonce` goes into `DPoP-Nonce`.
+    pub fn reject_as(&self, err: &AuthError, needed: &[String], presented: Presented, nonce: Option<&str>) -> Rejection {
         let stepped_up = err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice();
-        let context = match (stepped_up, scheme) {
-            (false, Scheme::Bearer) => Cow::Borrowed(&self.context),
-            _ => {
-                let mut context = self.context.clone();
-                if stepped_up {
-                    context.scope = scopes::challenge_scope(needed);
-                }
-                context.dpop = match scheme {
-                    Scheme::Bearer => None,
-                    Scheme::Dpop => Some(DpopChallenge { algs: self.dpop_algs(), only: true }),
-                    Scheme::Both => Some(DpopChallenge { algs: self.dpop_algs(), only: false }),
-                };
-                Cow::Owned(context)
-            }
+        let context = if stepped_up {
+            Cow::Owned(ChallengeContext { scope: scopes::challenge_scope(needed), ..self.context.clone() })
+        } else {
+            Cow::Borrowed(&self.context)
         };
-        Rejection::render(err, &context, self.options.show_error_details)
-    }
-
-    fn dpop_algs(&self) -> String {
-        self.dpop.as_ref().map(|d| d.algs().to_owned()).unwrap_or_default()
+        let show = self.options.show_error_details;
+        match &self.dpop {
+            None => Rejection::render(err, &context, show),
+            Some(dpop) => {
+                let required = dpop.mode() == DpopMode::Required;
+                let challenge = DpopChallenge { algs: dpop.algs(), required, presented, nonce };
+                Rejection::render_dpop(err, &context, show, &challenge)
+            }
+        }
     }
 
     fn trusted_issuers(&self) -> Value {
@@ -436,19 +427,12 @@ impl Guard {
 
     /// Extracts the token of a request with the `DPoP` scheme (only with the `dpop` option on).
     pub fn dpop_token<'a>(&self, header: Option<&'a str>) -> Result<&'a str, AuthError> {
-        authorization::dpop_token(header)
-    }
-
-    /// The scheme the challenge of a refusal `err` names; `used_dpop` when the request used the
-    /// `DPoP` scheme. Without the `dpop` option, always `Bearer`.
-    pub fn scheme_for(&self, err: &AuthError, used_dpop: bool) -> Scheme {
-        let Some(dpop) = &self.dpop else { return Scheme::Bearer };
-        if used_dpop || dpop.mode() == DpopMode::Required || err.code.is_dpop() {
-            Scheme::Dpop
-        } else if err.code == ErrorCode::MissingAuthHeader {
-            Scheme::Both
-        } else {
-            Scheme::Bearer
+        match authorization::credentials(header)? {
+            Credentials::Dpop(token) => Ok(token),
+            Credentials::Bearer(_) => Err(AuthError::with_reason(
+                ErrorCode::InvalidAuthHeaderFormat,
+                "The authorization scheme is not `DPoP`.",
+            )),
         }
     }
 
@@ -465,7 +449,7 @@ mod tests {
     use crate::fetch::fake::FakeHttp;
     use crate::jwk::tests::{fixture, sign};
     use jsonwebtoken::Algorithm as A;
-    use serde_json::{json, Map};
+    use serde_json::json;
 
     const ISSUER: &str = "https://issuer.example.com/t";
     const DISCOVERY: &str = "https://issuer.example.com/t/.well-known/openid-configuration";
@@ -766,29 +750,57 @@ mod tests {
         AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn unbound() -> AuthInfo {
+        let Value::Object(c) = claims(json!({})) else { panic!("object") };
+        AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn binding(s: &Setup, info: &AuthInfo, p: &Presentation) -> Option<ErrorCode> {
+        s.guard.check_binding(info, p).err().map(|e| e.code)
+    }
+
     #[test]
-    fn a_bound_token_never_passes_as_a_bearer_token_and_a_dpop_one_must_match_its_proof() {
+    fn a_bound_token_never_passes_as_a_bearer_token_even_without_the_dpop_option() {
         let s = setup(json!({}));
+        assert_eq!(binding(&s, &unbound(), &Presentation::Bearer), None);
         let bound = with_cnf(json!({ "jkt": "A" }));
-        let unbound = AuthInfo::from_claims(
-            "t",
-            match claims(json!({})) {
-                Value::Object(c) => c,
-                _ => Map::new(),
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let dpop = |jkt: &str| Presentation::Dpop { jkt: jkt.into() };
-        let code = |info: &AuthInfo, p: &Presentation| s.guard.check_binding(info, p).err().map(|e| e.code);
-        assert_eq!(code(&unbound, &Presentation::Bearer), None);
-        assert_eq!(code(&bound, &Presentation::Bearer), Some(ErrorCode::InvalidToken), "no downgrade");
-        assert_eq!(code(&bound, &dpop("A")), None);
-        assert_eq!(code(&bound, &dpop("B")), Some(ErrorCode::InvalidToken), "bound to another key");
-        assert_eq!(code(&unbound, &dpop("A")), Some(ErrorCode::InvalidToken), "the DPoP scheme needs a bound token");
-        for odd in [json!({ "jkt": 5 }), json!({ "jkt": "" })] {
-            assert_eq!(code(&with_cnf(odd.clone()), &Presentation::Bearer), Some(ErrorCode::InvalidToken), "{odd}");
+        assert_eq!(binding(&s, &bound, &Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
+        let r = s.guard.reject(&AuthError::new(ErrorCode::DpopBoundToken));
+        assert_eq!(r.status, 401);
+        assert!(r.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")), "one Bearer challenge");
+        for odd in [json!({ "jkt": 5 }), json!("A")] {
+            assert_eq!(binding(&s, &with_cnf(odd.clone()), &Presentation::Bearer), Some(ErrorCode::InvalidToken), "{odd}");
         }
-        assert_eq!(code(&with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer), None, "other confirmations");
+        assert_eq!(binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer), None, "other confirmations");
+    }
+
+    #[test]
+    fn with_the_dpop_scheme_the_token_must_be_bound_to_the_proof_key() {
+        let s = setup(json!({ "dpop": {} }));
+        let proof = |jkt: &str| Presentation::Dpop(VerifiedProof { jkt: jkt.into() });
+        let bound = with_cnf(json!({ "jkt": "A" }));
+        assert_eq!(binding(&s, &bound, &proof("A")), None);
+        assert_eq!(binding(&s, &bound, &proof("B")), Some(ErrorCode::DpopBindingMismatch), "bound to another key");
+        assert_eq!(binding(&s, &unbound(), &proof("A")), Some(ErrorCode::DpopBindingMismatch), "unbound");
+        assert_eq!(binding(&s, &unbound(), &Presentation::Bearer), None, "allowed mode takes unbound Bearer tokens");
+        let required = setup(json!({ "dpop": { "mode": "required" } }));
+        assert_eq!(binding(&required, &unbound(), &Presentation::Bearer), Some(ErrorCode::DpopRequired));
+        assert_eq!(required.guard.token(Some("Bearer abc")).err().map(|e| e.code), Some(ErrorCode::DpopRequired));
+        assert_eq!(required.guard.dpop_token(Some("DPoP abc")).ok(), Some("abc"));
+    }
+
+    #[test]
+    fn dpop_refusals_carry_the_dpop_challenge_and_missing_credentials_offer_both_schemes() {
+        let s = setup(json!({ "dpop": { "algorithms": ["ES256", "EdDSA"] } }));
+        let metadata = "resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource/mcp\"";
+        let missing = s.guard.reject_header(&AuthError::new(ErrorCode::MissingAuthHeader), None);
+        assert_eq!(missing.www_authenticate, Some(format!("Bearer {metadata}, DPoP algs=\"ES256 EdDSA\"")));
+        let proof = AuthError::new(ErrorCode::InvalidDpopProof);
+        let r = s.guard.reject_as(&proof, &[], Presented::Dpop, Some("n-1"));
+        assert_eq!(r.dpop_nonce.as_deref(), Some("n-1"));
+        assert!(r.www_authenticate.is_some_and(|h| h.starts_with("DPoP error=\"invalid_dpop_proof\"") && h.ends_with(metadata)));
+        let bearer = s.guard.reject_header(&AuthError::new(ErrorCode::InvalidToken), Some("Bearer x"));
+        assert!(bearer.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")));
     }
 
     #[test]

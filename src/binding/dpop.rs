@@ -8,6 +8,7 @@ use crate::auth_info::AuthInfo;
 use crate::dpop::{DpopRequest, DpopVerifier, VerifiedProof};
 use crate::error::{AuthError, ErrorCode};
 use crate::guard::{Guard, Presentation};
+use crate::response::Presented;
 
 /// What a DPoP request adds to its token: its method, `req.originalUrl` and `DPoP` headers.
 pub(super) struct DpopCall {
@@ -54,17 +55,15 @@ pub(super) async fn outcome(guard: &Guard, judge: &Judge, token: &str, call: &Dp
     let Some(verifier) = guard.dpop() else {
         return Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError)));
     };
-    let outcome = match proven(guard, verifier, judge, token, call).await {
+    let result = proven(guard, verifier, judge, token, call).await;
+    // Only a shared secret that cannot be read from Redis leaves an answer without a nonce.
+    let nonce = if verifier.nonce_required() { verifier.current_nonce().await.ok().flatten() } else { None };
+    let refused = |e: &AuthError| Outcome::rejected(guard.reject_as(e, needed, Presented::Dpop, nonce.as_deref()));
+    match result {
         Ok((info, proof)) => match guard.authorize_for(&info, needed) {
-            Ok(()) => Outcome::accepted_dpop(&info, &proof.jkt),
-            Err(e) => Outcome::rejected(guard.reject_as(&e, needed, true)),
+            Ok(()) => Outcome::accepted_dpop(&info, &proof.jkt).with_nonce(nonce.clone()),
+            Err(e) => refused(&e),
         },
-        Err(e) => Outcome::rejected(guard.reject_as(&e, needed, true)),
-    };
-    if !verifier.nonce_required() {
-        return outcome;
+        Err(e) => refused(&e),
     }
-    // Only a shared secret that cannot be read from Redis leaves the answer without a nonce;
-    // that answer is a 503 already.
-    outcome.with_nonce(verifier.current_nonce().await.ok().flatten())
 }

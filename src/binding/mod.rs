@@ -19,6 +19,7 @@ use crate::guard::{CustomDecision, Guard, Presentation};
 use crate::introspection::Introspector;
 use crate::options::BearerOptions;
 use crate::resource_metadata::{self, DpopAdvert};
+use crate::response::Presented;
 use crate::scopes::Requested;
 use delivery::{Delivery, DoneFn};
 use napi::bindgen_prelude::spawn;
@@ -363,7 +364,7 @@ impl NativeGuard {
         };
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
-            Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
+            Err(e) => return Some(Outcome::rejected(self.guard.reject_header(&e, authorization.as_deref()))),
         };
         self.run(call_id, needed, move |guard, judge, needed| async move {
             let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
@@ -395,13 +396,19 @@ impl NativeGuard {
         let needed: Option<Vec<String>> = match operation.map(Requested::from) {
             Some(requested) if self.guard.per_operation() => match self.guard.needed(Some(&requested)) {
                 Ok(needed) => Some(needed.into_owned()),
-                Err(e) => return Some(Outcome::rejected(self.guard.reject_as(&e, &[], true))),
+                Err(e) => {
+                    let required = &self.guard.options().required_scopes;
+                    return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
+                }
             },
             _ => None,
         };
         let token = match self.guard.dpop_token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
-            Err(e) => return Some(Outcome::rejected(self.guard.reject_as(&e, &self.guard.options().required_scopes, true))),
+            Err(e) => {
+                let required = &self.guard.options().required_scopes;
+                return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
+            }
         };
         let call = dpop::DpopCall { method, url, proofs };
         self.run(call_id, needed, move |guard, judge, needed| async move {

@@ -154,7 +154,7 @@ impl Outcome {
             reuse_until: None,
             key_epoch: None,
             call_id: None,
-            dpop_nonce: None,
+            dpop_nonce: r.dpop_nonce,
         }
     }
 }
