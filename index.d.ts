@@ -618,7 +618,12 @@ export type BearerAuthErrorCode =
   | 'invalid_issuer'
   | 'invalid_audience'
   | 'missing_required_scopes'
-  | 'invalid_token';
+  | 'invalid_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'dpop_binding_mismatch'
+  | 'dpop_bound_token'
+  | 'dpop_required';
 
 /** Description of each {@link BearerAuthErrorCode}. */
 export declare const bearerAuthErrorDescription: Readonly<Record<BearerAuthErrorCode, string>>;

@@ -205,8 +205,15 @@ impl Guard {
     /// The HTTP answer for a failure of a request that needs the scopes `needed` and carried
     /// `presented`; with the `dpop` option on, its challenge follows RFC 9449 §7.1 (see
     /// [`Rejection::render_dpop`]) and `nonce` goes into `DPoP-Nonce`.
-    pub fn reject_as(&self, err: &AuthError, needed: &[String], presented: Presented, nonce: Option<&str>) -> Rejection {
-        let stepped_up = err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice();
+    pub fn reject_as(
+        &self,
+        err: &AuthError,
+        needed: &[String],
+        presented: Presented,
+        nonce: Option<&str>,
+    ) -> Rejection {
+        let stepped_up =
+            err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice();
         let context = if stepped_up {
             Cow::Owned(ChallengeContext { scope: scopes::challenge_scope(needed), ..self.context.clone() })
         } else {
@@ -767,11 +774,22 @@ mod tests {
         assert_eq!(binding(&s, &bound, &Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
         let r = s.guard.reject(&AuthError::new(ErrorCode::DpopBoundToken));
         assert_eq!(r.status, 401);
-        assert!(r.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")), "one Bearer challenge");
+        assert!(
+            r.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")),
+            "one Bearer challenge"
+        );
         for odd in [json!({ "jkt": 5 }), json!("A")] {
-            assert_eq!(binding(&s, &with_cnf(odd.clone()), &Presentation::Bearer), Some(ErrorCode::InvalidToken), "{odd}");
+            assert_eq!(
+                binding(&s, &with_cnf(odd.clone()), &Presentation::Bearer),
+                Some(ErrorCode::InvalidToken),
+                "{odd}"
+            );
         }
-        assert_eq!(binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer), None, "other confirmations");
+        assert_eq!(
+            binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer),
+            None,
+            "other confirmations"
+        );
     }
 
     #[test]
@@ -798,7 +816,9 @@ mod tests {
         let proof = AuthError::new(ErrorCode::InvalidDpopProof);
         let r = s.guard.reject_as(&proof, &[], Presented::Dpop, Some("n-1"));
         assert_eq!(r.dpop_nonce.as_deref(), Some("n-1"));
-        assert!(r.www_authenticate.is_some_and(|h| h.starts_with("DPoP error=\"invalid_dpop_proof\"") && h.ends_with(metadata)));
+        assert!(r
+            .www_authenticate
+            .is_some_and(|h| h.starts_with("DPoP error=\"invalid_dpop_proof\"") && h.ends_with(metadata)));
         let bearer = s.guard.reject_header(&AuthError::new(ErrorCode::InvalidToken), Some("Bearer x"));
         assert!(bearer.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")));
     }

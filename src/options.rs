@@ -2,8 +2,8 @@
 
 use crate::algorithm::Alg;
 use crate::claims::ClaimRules;
-use crate::dpop::{DpopMode, DpopOptions, ReplayStoreOption};
 use crate::config::{deny_unknown, object, present, type_error};
+use crate::dpop::{DpopMode, DpopOptions, ReplayStoreOption};
 use crate::error::ConfigError;
 use crate::jwks::JwksOptions;
 use crate::scopes::{OperationScopes, ScopeHierarchy, OFFLINE_ACCESS};
@@ -62,62 +62,62 @@ const REPLAY_STORE: &[&str] = &["redis"];
 
 /// Checks `options.dpop`; `Ok(None)` for `mode: 'disabled'` (every field is still checked).
 pub fn parse_dpop(v: &Value) -> Result<Option<DpopOptions>, ConfigError> {
-        let m = object(v, "options.dpop")?;
-        deny_unknown(m, "options.dpop", DPOP)?;
-        let mut o = DpopOptions::default();
-        let mut disabled = false;
-        if let Some(mode) = present(m, "mode") {
-            match mode.as_str() {
-                Some("allowed") => o.mode = DpopMode::Allowed,
-                Some("required") => o.mode = DpopMode::Required,
-                Some("disabled") => disabled = true,
-                _ => return Err(type_error("options.dpop.mode", "'allowed', 'required' or 'disabled'")),
+    let m = object(v, "options.dpop")?;
+    deny_unknown(m, "options.dpop", DPOP)?;
+    let mut o = DpopOptions::default();
+    let mut disabled = false;
+    if let Some(mode) = present(m, "mode") {
+        match mode.as_str() {
+            Some("allowed") => o.mode = DpopMode::Allowed,
+            Some("required") => o.mode = DpopMode::Required,
+            Some("disabled") => disabled = true,
+            _ => return Err(type_error("options.dpop.mode", "'allowed', 'required' or 'disabled'")),
+        }
+    }
+    if let Some(a) = present(m, "algorithms") {
+        let names = string_list(a, "options.dpop.algorithms")?;
+        if names.is_empty() {
+            return Err(type_error("options.dpop.algorithms", "a non-empty array of algorithm names"));
+        }
+        let mut algs: Vec<Alg> = Vec::with_capacity(names.len());
+        for n in &names {
+            let alg = Alg::parse(n).ok_or_else(|| {
+                ConfigError::Type(format!(
+                    "`options.dpop.algorithms` entry {n:?} is not supported; use asymmetric algorithms: {}.",
+                    Alg::ALL.map(Alg::as_str).join(", ")
+                ))
+            })?;
+            if !algs.contains(&alg) {
+                algs.push(alg);
             }
         }
-        if let Some(a) = present(m, "algorithms") {
-            let names = string_list(a, "options.dpop.algorithms")?;
-            if names.is_empty() {
-                return Err(type_error("options.dpop.algorithms", "a non-empty array of algorithm names"));
-            }
-            let mut algs: Vec<Alg> = Vec::with_capacity(names.len());
-            for n in &names {
-                let alg = Alg::parse(n).ok_or_else(|| {
-                    ConfigError::Type(format!(
-                        "`options.dpop.algorithms` entry {n:?} is not supported; use asymmetric algorithms: {}.",
-                        Alg::ALL.map(Alg::as_str).join(", ")
-                    ))
+        o.algorithms = algs;
+    }
+    if let Some(w) = present(m, "iatWindow") {
+        let secs = parse_seconds(w, "options.dpop.iatWindow")?;
+        let max = DPOP_MAX_IAT_WINDOW.as_secs_f64();
+        if secs < 1.0 || secs > max {
+            return Err(type_error("options.dpop.iatWindow", &format!("a number of seconds from 1 to {max}")));
+        }
+        o.iat_window = Duration::from_secs_f64(secs);
+    }
+    if let Some(n) = present(m, "nonce") {
+        o.nonce = n.as_bool().ok_or_else(|| type_error("options.dpop.nonce", "a boolean"))?;
+    }
+    if let Some(r) = present(m, "replayStore") {
+        o.replay_store = match r {
+            Value::String(s) if s == "memory" => ReplayStoreOption::Memory,
+            Value::Object(store) => {
+                deny_unknown(store, "options.dpop.replayStore", REPLAY_STORE)?;
+                let url = present(store, "redis").and_then(Value::as_str).ok_or_else(|| {
+                    type_error("options.dpop.replayStore.redis", "a `redis://` or `rediss://` URL string")
                 })?;
-                if !algs.contains(&alg) {
-                    algs.push(alg);
-                }
+                ReplayStoreOption::Redis(redis_url(url)?)
             }
-            o.algorithms = algs;
-        }
-        if let Some(w) = present(m, "iatWindow") {
-            let secs = parse_seconds(w, "options.dpop.iatWindow")?;
-            let max = DPOP_MAX_IAT_WINDOW.as_secs_f64();
-            if secs < 1.0 || secs > max {
-                return Err(type_error("options.dpop.iatWindow", &format!("a number of seconds from 1 to {max}")));
-            }
-            o.iat_window = Duration::from_secs_f64(secs);
-        }
-        if let Some(n) = present(m, "nonce") {
-            o.nonce = n.as_bool().ok_or_else(|| type_error("options.dpop.nonce", "a boolean"))?;
-        }
-        if let Some(r) = present(m, "replayStore") {
-            o.replay_store = match r {
-                Value::String(s) if s == "memory" => ReplayStoreOption::Memory,
-                Value::Object(store) => {
-                    deny_unknown(store, "options.dpop.replayStore", REPLAY_STORE)?;
-                    let url = present(store, "redis").and_then(Value::as_str).ok_or_else(|| {
-                        type_error("options.dpop.replayStore.redis", "a `redis://` or `rediss://` URL string")
-                    })?;
-                    ReplayStoreOption::Redis(redis_url(url)?)
-                }
-                _ => return Err(type_error("options.dpop.replayStore", "'memory' or `{ redis: 'redis://…' }`")),
-            };
-        }
-        Ok(if disabled { None } else { Some(o) })
+            _ => return Err(type_error("options.dpop.replayStore", "'memory' or `{ redis: 'redis://…' }`")),
+        };
+    }
+    Ok(if disabled { None } else { Some(o) })
 }
 
 /// A Redis URL must be `redis://` or `rediss://` with a host; the URL itself is never echoed

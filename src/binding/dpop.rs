@@ -40,7 +40,8 @@ async fn proven(
     call: &DpopCall,
 ) -> Result<(AuthInfo, VerifiedProof), AuthError> {
     let info = identity(guard, judge, token).await?;
-    let request = DpopRequest { method: &call.method, original_url: &call.url, access_token: token, proofs: &call.proofs };
+    let request =
+        DpopRequest { method: &call.method, original_url: &call.url, access_token: token, proofs: &call.proofs };
     let proof = verifier.verify(&request).await?;
     let presented = Presentation::Dpop(proof);
     guard.check_binding(&info, &presented)?;

@@ -373,7 +373,9 @@ impl NativeGuard {
                 Judge::Custom { settle, waiting } => {
                     custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await
                 }
-                Judge::Introspection(introspector) => introspection::outcome(&guard, &introspector, &token, needed).await,
+                Judge::Introspection(introspector) => {
+                    introspection::outcome(&guard, &introspector, &token, needed).await
+                }
             }
         });
         None
