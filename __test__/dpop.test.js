@@ -380,3 +380,22 @@ describe('Express 4, and a middleware mounted under a sub-path', () => {
     });
   });
 });
+
+describe('every default proof algorithm, as oauth4webapi signs it', () => {
+  // oauth4webapi names an Ed25519 key's proofs `Ed25519` (RFC 9864); `EdDSA` in the options covers it.
+  test.each(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])('a %s client key: its bound token and proofs pass', async (alg) => {
+    const app = await protect({ dpop: {} });
+    const client = await dpopClient({ issuer: provider.issuer, resource: app.url, alg });
+    const res = await client.request(app.url);
+    expect(res.status).toBe(200);
+    expect(res.body.auth).toMatchObject({ tokenType: 'DPoP', dpop: { jkt: client.jkt } });
+    expect(decodeJwt(res.proofs[0]).header.alg).toBe(alg === 'EdDSA' ? 'Ed25519' : alg);
+  });
+
+  test('EdDSA left out of the options refuses an Ed25519 proof', async () => {
+    const app = await protect({ dpop: { algorithms: ['ES256'] } });
+    const client = await dpopClient({ issuer: provider.issuer, resource: app.url, alg: 'EdDSA' });
+    const res = await client.request(app.url);
+    expectDpopRefusal(res, 'invalid_dpop_proof', 'invalid_dpop_proof', { algs: 'ES256', resourceMetadata: app.metadata });
+  });
+});
