@@ -74,12 +74,12 @@ pub struct Guard {
 }
 
 /// How a request presented its access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Presentation {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presentation<'a> {
     /// `Authorization: Bearer <token>`.
     Bearer,
     /// `Authorization: DPoP <token>` with a proof that passed every check.
-    Dpop(VerifiedProof),
+    Dpop(&'a VerifiedProof),
 }
 
 fn invalid(reason: &str) -> AuthError {
@@ -406,7 +406,7 @@ impl Guard {
     /// bound token (`cnf.jkt`) never passes as a bearer token, with or without the `dpop` option
     /// (no downgrade); in `'required'` mode nothing passes as a bearer token; with the `DPoP`
     /// scheme the token must be bound to the proof's key.
-    pub fn check_binding(&self, info: &AuthInfo, presented: &Presentation) -> Result<(), AuthError> {
+    pub fn check_binding(&self, info: &AuthInfo, presented: Presentation<'_>) -> Result<(), AuthError> {
         let bound = match &info.claims {
             Some(claims) => dpop::bound_jkt(claims)?,
             None => None,
@@ -762,16 +762,16 @@ mod tests {
         AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn binding(s: &Setup, info: &AuthInfo, p: &Presentation) -> Option<ErrorCode> {
+    fn binding(s: &Setup, info: &AuthInfo, p: Presentation<'_>) -> Option<ErrorCode> {
         s.guard.check_binding(info, p).err().map(|e| e.code)
     }
 
     #[test]
     fn a_bound_token_never_passes_as_a_bearer_token_even_without_the_dpop_option() {
         let s = setup(json!({}));
-        assert_eq!(binding(&s, &unbound(), &Presentation::Bearer), None);
+        assert_eq!(binding(&s, &unbound(), Presentation::Bearer), None);
         let bound = with_cnf(json!({ "jkt": "A" }));
-        assert_eq!(binding(&s, &bound, &Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
+        assert_eq!(binding(&s, &bound, Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
         let r = s.guard.reject(&AuthError::new(ErrorCode::DpopBoundToken));
         assert_eq!(r.status, 401);
         assert!(
@@ -780,13 +780,13 @@ mod tests {
         );
         for odd in [json!({ "jkt": 5 }), json!("A")] {
             assert_eq!(
-                binding(&s, &with_cnf(odd.clone()), &Presentation::Bearer),
+                binding(&s, &with_cnf(odd.clone()), Presentation::Bearer),
                 Some(ErrorCode::InvalidToken),
                 "{odd}"
             );
         }
         assert_eq!(
-            binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer),
+            binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), Presentation::Bearer),
             None,
             "other confirmations"
         );
@@ -795,14 +795,14 @@ mod tests {
     #[test]
     fn with_the_dpop_scheme_the_token_must_be_bound_to_the_proof_key() {
         let s = setup(json!({ "dpop": {} }));
-        let proof = |jkt: &str| Presentation::Dpop(VerifiedProof { jkt: jkt.into() });
+        let (a, b) = (VerifiedProof { jkt: "A".into() }, VerifiedProof { jkt: "B".into() });
         let bound = with_cnf(json!({ "jkt": "A" }));
-        assert_eq!(binding(&s, &bound, &proof("A")), None);
-        assert_eq!(binding(&s, &bound, &proof("B")), Some(ErrorCode::DpopBindingMismatch), "bound to another key");
-        assert_eq!(binding(&s, &unbound(), &proof("A")), Some(ErrorCode::DpopBindingMismatch), "unbound");
-        assert_eq!(binding(&s, &unbound(), &Presentation::Bearer), None, "allowed mode takes unbound Bearer tokens");
+        assert_eq!(binding(&s, &bound, Presentation::Dpop(&a)), None);
+        assert_eq!(binding(&s, &bound, Presentation::Dpop(&b)), Some(ErrorCode::DpopBindingMismatch), "another key");
+        assert_eq!(binding(&s, &unbound(), Presentation::Dpop(&a)), Some(ErrorCode::DpopBindingMismatch), "unbound");
+        assert_eq!(binding(&s, &unbound(), Presentation::Bearer), None, "allowed mode takes unbound Bearer tokens");
         let required = setup(json!({ "dpop": { "mode": "required" } }));
-        assert_eq!(binding(&required, &unbound(), &Presentation::Bearer), Some(ErrorCode::DpopRequired));
+        assert_eq!(binding(&required, &unbound(), Presentation::Bearer), Some(ErrorCode::DpopRequired));
         assert_eq!(required.guard.token(Some("Bearer abc")).err().map(|e| e.code), Some(ErrorCode::DpopRequired));
         assert_eq!(required.guard.dpop_token(Some("DPoP abc")).ok(), Some("abc"));
     }

@@ -43,9 +43,7 @@ async fn proven(
     let request =
         DpopRequest { method: &call.method, original_url: &call.url, access_token: token, proofs: &call.proofs };
     let proof = verifier.verify(&request).await?;
-    let presented = Presentation::Dpop(proof);
-    guard.check_binding(&info, &presented)?;
-    let Presentation::Dpop(proof) = presented else { return Err(AuthError::new(ErrorCode::ServerError)) };
+    guard.check_binding(&info, Presentation::Dpop(&proof))?;
     Ok((info, proof))
 }
 

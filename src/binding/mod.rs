@@ -245,7 +245,7 @@ impl<F: Future> Future for CatchUnwind<F> {
 /// `needed`: accepted, or refused by the guard's issuer, audience and scope checks.
 fn authorized(guard: &Guard, info: AuthInfo, needed: &[String]) -> Outcome {
     // A DPoP-bound token came with the `Bearer` scheme: refused, with or without the option.
-    if let Err(e) = guard.check_binding(&info, &Presentation::Bearer) {
+    if let Err(e) = guard.check_binding(&info, Presentation::Bearer) {
         return Outcome::rejected(guard.reject(&e));
     }
     match guard.authorize_for(&info, needed) {
