@@ -319,6 +319,24 @@ describe('server nonces (nonce: true)', () => {
     expect(good.status).toBe(200);
     expect(good.headers.get('dpop-nonce')).toBe(nonce);
   });
+
+  test('a malformed DPoP header is answered at once, still with the DPoP-Nonce to use', async () => {
+    const app = await protect({ dpop: { nonce: true } });
+    const res = await request(app.url, { authorization: 'DPoP two tokens' });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: 'invalid_auth_header_format', error_description: bearerAuthErrorDescription.invalid_auth_header_format });
+    expect(res.headers.get('www-authenticate')).toBe(
+      dpopChallenge('invalid_auth_header_format', 'invalid_request', { resourceMetadata: app.metadata }),
+    );
+    expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+    const off = await protect({ dpop: {} });
+    const plain = await request(off.url, { authorization: 'DPoP two tokens' });
+    expect(plain.status).toBe(401);
+    expect(plain.headers.get('dpop-nonce')).toBeNull();
+    expect(plain.headers.get('www-authenticate')).toBe(
+      dpopChallenge('invalid_auth_header_format', 'invalid_request', { resourceMetadata: off.metadata }),
+    );
+  });
 });
 
 describe("introspection mode (cnf.jkt of the introspection answer)", () => {

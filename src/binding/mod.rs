@@ -395,18 +395,17 @@ impl NativeGuard {
         proofs: Vec<String>,
         operation: Option<JsRequested>,
     ) -> Option<Outcome> {
-        let needed: Option<Vec<String>> = match operation.map(Requested::from) {
-            Some(requested) if self.guard.per_operation() => match self.guard.needed(Some(&requested)) {
-                Ok(needed) => Some(needed.into_owned()),
-                Err(e) => {
-                    let required = &self.guard.options().required_scopes;
-                    return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
-                }
-            },
-            _ => None,
-        };
-        let token = match self.guard.dpop_token(authorization.as_deref()) {
-            Ok(token) => token.to_owned(),
+        let checked = self.dpop_needs(operation).and_then(|needed| {
+            let token = self.guard.dpop_token(authorization.as_deref())?;
+            Ok((needed, token.to_owned()))
+        });
+        let (needed, token) = match checked {
+            Ok(checked) => checked,
+            // Answered at once, unless the answer must carry a nonce (which may come from Redis).
+            Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                self.run(call_id, None, move |guard, _, _| async move { dpop::refused(&guard, &e).await });
+                return None;
+            }
             Err(e) => {
                 let required = &self.guard.options().required_scopes;
                 return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
@@ -429,6 +428,16 @@ impl NativeGuard {
 }
 
 impl NativeGuard {
+    /// The scopes a DPoP request for `operation` needs beyond `requiredScopes` (`None`: none).
+    fn dpop_needs(&self, operation: Option<JsRequested>) -> Result<Option<Vec<String>>, AuthError> {
+        match operation.map(Requested::from) {
+            Some(requested) if self.guard.per_operation() => {
+                Ok(Some(self.guard.needed(Some(&requested))?.into_owned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Runs `work` on the tokio runtime for the request `call_id` that needs the scopes `needed`
     /// (`None`: `requiredScopes`), and delivers its outcome to `done`; a panic becomes a 500.
     fn run<W, F>(&self, call_id: u32, needed: Option<Vec<String>>, work: W)
