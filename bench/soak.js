@@ -7,7 +7,9 @@
 // missing-scope, missing-header and malformed JWTs, a custom verifier's valid and refused tokens,
 // and DPoP (RFC 9449, memory replay store): bound tokens with a fresh proof per request, proofs
 // replayed after they were accepted, bound tokens sent as Bearer, proofs for another URL and
-// proofs by another key than the token's. `--only dpop` keeps only the kinds whose name contains
+// proofs by another key than the token's; and on a route with server nonces, proofs with the
+// latest `DPoP-Nonce` the server sent (200, with the next nonce) and proofs without one (401
+// `use_dpop_nonce`, with a nonce). `--only dpop` keeps only the kinds whose name contains
 // the text. The server's RSS and open file descriptors (/proc/<pid>) are sampled every second.
 //
 // Passes (exit 0) when: every answer has its kind's status (and, for the refusals that say so,
@@ -115,7 +117,11 @@ async function soak(issuer, child, origin) {
   const keys = pool(1000, (i) => proofKey(i % 2 ? 'EdDSA' : 'ES256'));
   const bound = pool(3000, (i) => ({ key: i % keys.length, token: sign({ scope: 'read write', n: i, cnf: { jkt: keys[i % keys.length].jkt } }, algs[i % 3]) }));
   const dpopUrl = `${new URL(RESOURCE).origin}/dpop`;
+  const nonceUrl = `${new URL(RESOURCE).origin}/dpop-nonce`;
   const fresh = (b, extra = {}) => proof(keys[b.key], { htm: 'GET', htu: dpopUrl, token: b.token, ...extra });
+  // The latest DPoP-Nonce the nonce route sent; a client that always uses it is never stale
+  // (a server accepts the current and the previous nonce).
+  let nonce;
   // Proofs the server accepted (200), most recent last: the replay kind sends them again.
   const accepted = [];
   const remember = (p) => {
@@ -177,6 +183,27 @@ async function soak(issuer, child, origin) {
       },
       status: 401,
     },
+    {
+      name: 'dpop nonce (latest DPoP-Nonce)',
+      path: '/dpop-nonce',
+      headers: (n) => {
+        const b = bound[n % bound.length];
+        return dpopHeaders(b, fresh(b, { htu: nonceUrl, claims: { nonce } }));
+      },
+      status: 200,
+      nonceHeader: true,
+    },
+    {
+      name: 'dpop nonce missing',
+      path: '/dpop-nonce',
+      headers: (n) => {
+        const b = bound[n % bound.length];
+        return dpopHeaders(b, fresh(b, { htu: nonceUrl }));
+      },
+      status: 401,
+      error: 'use_dpop_nonce',
+      nonceHeader: true,
+    },
   ];
   const kinds = allKinds.filter((k) => ONLY === undefined || k.name.includes(ONLY));
   if (kinds.length === 0) throw new Error(`--only ${ONLY}: no kind of traffic has that in its name`);
@@ -192,6 +219,17 @@ async function soak(issuer, child, origin) {
         throw new Error(`the soak server refused a valid DPoP request (${res.status} ${res.headers.get('www-authenticate')} ${text}): does this build have the dpop option?`);
       }
       remember({ token: b.token, proof: p });
+    }
+  }
+
+  // The nonce kinds start with the server's nonce: one request without, answered 401 + DPoP-Nonce.
+  if (kinds.some((k) => k.path === '/dpop-nonce')) {
+    const b = bound[0];
+    const res = await fetch(`${origin}/dpop-nonce`, { headers: dpopHeaders(b, fresh(b, { htu: nonceUrl })) });
+    await res.text();
+    nonce = res.headers.get('dpop-nonce') ?? undefined;
+    if (res.status !== 401 || !nonce) {
+      throw new Error(`the soak server's nonce route answered ${res.status} without a DPoP-Nonce (${res.headers.get('www-authenticate')})`);
     }
   }
 
@@ -214,11 +252,18 @@ async function soak(issuer, child, origin) {
     answered++;
     const kind = kinds[context.kind];
     perKind[context.kind]++;
-    const challenge = headers['www-authenticate'] ?? headers['WWW-Authenticate'] ?? '';
+    const header = (name) => {
+      for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return String(headers[k]);
+      return undefined;
+    };
+    const challenge = header('www-authenticate') ?? '';
     const errorOk = !kind.error || challenge.includes(`error="${kind.error}"`);
-    if (status !== kind.status || !errorOk) {
+    const next = header('dpop-nonce');
+    if (next && kind.path === '/dpop-nonce') nonce = next;
+    const nonceOk = !kind.nonceHeader || next !== undefined;
+    if (status !== kind.status || !errorOk || !nonceOk) {
       const m = (mismatches[kind.name] ||= {});
-      const key = `${status}${errorOk ? '' : ` ${challenge.slice(0, 120)}`}`;
+      const key = `${status}${errorOk ? '' : ` ${challenge.slice(0, 120)}`}${nonceOk ? '' : ' without DPoP-Nonce'}`;
       m[key] = (m[key] || 0) + 1;
     } else if (kind.accepted && context.proof) {
       remember({ token: context.token, proof: context.proof });
