@@ -37,6 +37,12 @@ impl std::fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
+    /// Parses one JWK (e.g. the `jwk` header of a DPoP proof) with the rules of a key set: `None`
+    /// for a key this library cannot or must not verify with.
+    pub fn from_jwk(jwk: &Map<String, Value>) -> Option<PublicKey> {
+        parse_key(jwk)
+    }
+
     /// Whether this key may verify `alg`: the kind must fit, and a key `alg` must equal it.
     pub fn allows(&self, alg: Alg) -> bool {
         alg.key_kind() == self.kind && self.alg.is_none_or(|a| a == alg)
