@@ -272,7 +272,7 @@ async function soak(issuer, child, origin) {
 
   const samples = [];
   const sampler = setInterval(() => {
-    samples.push({ t: samples.length, rss: rssKiB(child.pid), fds: fds(child.pid) });
+    samples.push({ t: samples.length, n: answered, rss: rssKiB(child.pid), fds: fds(child.pid) });
   }, 1000);
   const startRss = rssKiB(child.pid);
   const started = Date.now();
@@ -298,7 +298,7 @@ async function soak(issuer, child, origin) {
   const seconds = (Date.now() - started) / 1000;
   // Let in-flight work settle, then the after-load sample.
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  samples.push({ t: samples.length, rss: rssKiB(child.pid), fds: fds(child.pid) });
+  samples.push({ t: samples.length, n: answered, rss: rssKiB(child.pid), fds: fds(child.pid) });
 
   // Expected counts per status from the sequence numbers actually sent.
   const expected = {};
@@ -360,6 +360,10 @@ async function soak(issuer, child, origin) {
     warmupSeconds: warm,
     rssMiB: { start: mb(startRss), afterWarmup: mb(base), end: mb(endRss), maxSample: mb(maxRss), afterLoad: mb(samples[samples.length - 1].rss) },
     rssWindowMediansMiB: windows.map(mb).join(' '),
+    // RSS at the first sample after each 100,000 answers.
+    rssMiBAtAnswers: Object.fromEntries(
+      Array.from({ length: Math.floor(answered / 100_000) }, (_, i) => (i + 1) * 100_000).map((n) => [n, mb(loaded.find((x) => x.n >= n)?.rss ?? NaN)]),
+    ),
     rssCurveMiB: curve.join(' '),
     fds: { afterWarmup: fdsWarm, endOfLoad: fdsEnd, afterLoad: fdsAfter },
     samplesFile: out,
