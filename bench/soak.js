@@ -13,17 +13,18 @@
 // the text. The server's RSS and open file descriptors (/proc/<pid>) are sampled every second.
 //
 // Passes (exit 0) when: every answer has its kind's status (and, for the refusals that say so,
-// its `error` in WWW-Authenticate), nothing errored or timed out; after the warm-up (the first
-// 20% of the samples, at least 10 s and at least 3 × the proofs' iat window, which bounds the
-// replay store) the medians of 30 s windows of RSS stay within 10% of each other (a
-// garbage-collected heap is a sawtooth; the windows show its trend); and the open fds at the end
-// of the load and after it are not above their count after the warm-up.
+// its `error` in WWW-Authenticate; `DPoP-Nonce` where nonces are on), nothing errored or timed
+// out; after the warm-up (the first 20% of the run's seconds, at least 10 s and at least 3 × the
+// proofs' iat window, which bounds the replay store) the medians of RSS over 30 s windows stay
+// within 10% of each other (a garbage-collected heap is a sawtooth; the windows show its trend);
+// and the open fds at the end of the load and after it are not above their count after the
+// warm-up.
 //
-// The verdict does not depend on the machine's speed: samples are taken per second and the run
-// lasts at least `--duration`, so the number of samples (and of 30 s windows) is fixed by the
-// duration; a duration too short for two windows after the warm-up is refused before the run.
-// A faster machine only sends more requests. Only a machine that cannot reach `--min-requests`
-// within `--max-duration` fails for its speed, and the report says so.
+// The verdict does not depend on the machine's speed: warm-up and windows are spans of time, and
+// the run lasts at least `--duration`, so the number of windows is fixed by the duration (a
+// duration too short for two windows after the warm-up is refused before the run). A faster
+// machine only sends more requests. Only a machine that cannot reach `--min-requests` within
+// `--max-duration` fails for its speed, and the report says so.
 // The samples are written to a JSON file in the temp directory.
 // Linux only (reads /proc). Not part of `npm test`: it takes minutes.
 
@@ -54,8 +55,8 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 };
-/** Samples the warm-up takes out of `n` (1 per second). */
-const warmupOf = (n) => Math.max(10, Math.floor(n * 0.2), 3 * IAT_WINDOW);
+/** Seconds of warm-up in a load of `seconds`. */
+const warmupOf = (seconds) => Math.max(10, Math.floor(seconds * 0.2), 3 * IAT_WINDOW);
 
 function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -76,6 +77,7 @@ async function startServer(issuer) {
 }
 
 async function main() {
+  if (process.argv.includes('--requests')) throw new Error('--requests is gone: the soak runs for --duration seconds and at least --min-requests answers');
   for (const [name, v] of Object.entries({ DURATION, MIN_REQUESTS, MAX_DURATION, CONNECTIONS, IAT_WINDOW })) {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name.toLowerCase().replace('_', '-')} must be a positive number`);
   }
@@ -272,7 +274,7 @@ async function soak(issuer, child, origin) {
 
   const samples = [];
   const sampler = setInterval(() => {
-    samples.push({ t: samples.length, n: answered, rss: rssKiB(child.pid), fds: fds(child.pid) });
+    samples.push({ t: (Date.now() - started) / 1000, n: answered, rss: rssKiB(child.pid), fds: fds(child.pid) });
   }, 1000);
   const startRss = rssKiB(child.pid);
   const started = Date.now();
@@ -298,7 +300,7 @@ async function soak(issuer, child, origin) {
   const seconds = (Date.now() - started) / 1000;
   // Let in-flight work settle, then the after-load sample.
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  samples.push({ t: samples.length, n: answered, rss: rssKiB(child.pid), fds: fds(child.pid) });
+  samples.push({ t: (Date.now() - started) / 1000, n: answered, rss: rssKiB(child.pid), fds: fds(child.pid) });
 
   // Expected counts per status from the sequence numbers actually sent.
   const expected = {};
@@ -310,11 +312,19 @@ async function soak(issuer, child, origin) {
   for (const [code, { count }] of Object.entries(result.statusCodeStats || {})) got[code] = count;
 
   // RSS under a garbage-collected load is a sawtooth: judge the trend on 30 s windows' medians.
+  // By the samples' time, not their count: a busy event loop fires the 1 s sampler late, so a
+  // run of S seconds has somewhat fewer than S samples. Only whole windows count.
   const loaded = samples.slice(0, -1); // the last sample is taken after the load stopped
-  const warm = warmupOf(loaded.length);
-  const after = loaded.slice(warm);
+  const warm = warmupOf(seconds);
+  const after = loaded.filter((x) => x.t >= warm);
   const windows = [];
-  for (let i = 0; i + WINDOW <= after.length; i += WINDOW) windows.push(median(after.slice(i, i + WINDOW).map((s) => s.rss)));
+  const starved = [];
+  for (let from = warm; from + WINDOW <= seconds; from += WINDOW) {
+    const inWindow = after.filter((x) => x.t >= from && x.t < from + WINDOW);
+    // A window needs most of its samples to say something.
+    if (inWindow.length < WINDOW / 2) starved.push(`${Math.round(from)}-${Math.round(from + WINDOW)} s: ${inWindow.length} samples`);
+    else windows.push(median(inWindow.map((x) => x.rss)));
+  }
   const base = windows[0];
   const endRss = windows[windows.length - 1];
   const lowest = Math.min(...windows);
@@ -329,7 +339,8 @@ async function soak(issuer, child, origin) {
     problems.push(`only ${answered} answers in ${Math.round(seconds)} s (--max-duration ${MAX_DURATION}), below --min-requests ${MIN_REQUESTS}: this machine is too slow for that minimum`);
   }
   // Cannot happen with a duration checked above, unless the sampler was starved for seconds.
-  if (windows.length < 2) problems.push(`only ${after.length} samples after the ${warm} s warm-up: the sampler was starved`);
+  if (starved.length) problems.push(`the sampler was starved: ${starved.join(', ')}`);
+  if (windows.length < 2) problems.push(`${windows.length} RSS windows of ${WINDOW} s after the ${warm} s warm-up, fewer than two`);
   if (result.errors || result.timeouts) problems.push(`${result.errors} errors, ${result.timeouts} timeouts`);
   for (const [kind, m] of Object.entries(mismatches)) problems.push(`${kind}: unexpected answers ${JSON.stringify(m)}`);
   for (const code of Object.keys(got)) if (!(code in expected)) problems.push(`unexpected status ${code} x${got[code]}`);
