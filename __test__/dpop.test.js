@@ -357,3 +357,45 @@ describe("introspection mode (cnf.jkt of the introspection answer)", () => {
     );
   });
 });
+
+describe('Express 4, and a middleware mounted under a sub-path', () => {
+  test('htu is checked against req.originalUrl (the full path), not the path under the mount point', async () => {
+    const express4 = require('express4');
+    const app = express4();
+    const { origin } = await listen(app);
+    const resource = `${origin}/api/mcp`;
+    const auth = new MCPAuth({ protectedResources: { metadata: { resource, authorizationServers: [{ type: 'oidc', issuer: provider.issuer }] } } });
+    const api = express4.Router();
+    api.use('/mcp', auth.bearerAuth('jwt', { resource, dpop: { mode: 'required' } }), (req, res) => res.json({ url: req.url, auth: req.auth }));
+    app.use('/api', api);
+    const client = await dpopClient({ issuer: provider.issuer, resource });
+    const ok = await client.request(`${resource}?x=1`);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ url: '/?x=1', auth: { tokenType: 'DPoP', dpop: { jkt: client.jkt } } });
+    // A proof for the path as the router sees it (`/mcp`) is not a proof for this URL.
+    const inner = await proofFor(client.keyPair, { htm: 'GET', htu: `${origin}/mcp`, token: client.token });
+    const refused = await send(resource, `DPoP ${client.token}`, inner);
+    expectDpopRefusal(refused, 'invalid_dpop_proof', 'invalid_dpop_proof', {
+      resourceMetadata: `${origin}/.well-known/oauth-protected-resource/api/mcp`,
+    });
+  });
+});
+
+describe('every default proof algorithm, as oauth4webapi signs it', () => {
+  // oauth4webapi names an Ed25519 key's proofs `Ed25519` (RFC 9864); `EdDSA` in the options covers it.
+  test.each(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'])('a %s client key: its bound token and proofs pass', async (alg) => {
+    const app = await protect({ dpop: {} });
+    const client = await dpopClient({ issuer: provider.issuer, resource: app.url, alg });
+    const res = await client.request(app.url);
+    expect(res.status).toBe(200);
+    expect(res.body.auth).toMatchObject({ tokenType: 'DPoP', dpop: { jkt: client.jkt } });
+    expect(decodeJwt(res.proofs[0]).header.alg).toBe(alg === 'EdDSA' ? 'Ed25519' : alg);
+  });
+
+  test('EdDSA left out of the options refuses an Ed25519 proof', async () => {
+    const app = await protect({ dpop: { algorithms: ['ES256'] } });
+    const client = await dpopClient({ issuer: provider.issuer, resource: app.url, alg: 'EdDSA' });
+    const res = await client.request(app.url);
+    expectDpopRefusal(res, 'invalid_dpop_proof', 'invalid_dpop_proof', { algs: 'ES256', resourceMetadata: app.metadata });
+  });
+});

@@ -422,6 +422,24 @@ mod tests {
     }
 
     #[test]
+    fn the_verifier_is_shareable_and_its_checks_can_run_on_any_runtime_thread() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: &T) {}
+        let redis = DpopOptions {
+            replay_store: ReplayStoreOption::Redis("redis://127.0.0.1:1".into()),
+            nonce: true,
+            ..Default::default()
+        };
+        for options in [DpopOptions::default(), redis] {
+            let (v, _) = verifier(options);
+            send_sync(&v);
+            let proofs = [String::new()];
+            send(&v.verify(&DpopRequest { method: "GET", original_url: "/", access_token: "t", proofs: &proofs }));
+            send(&v.current_nonce());
+        }
+    }
+
+    #[test]
     fn nonces_are_off_by_default() {
         let (v, _) = verifier(DpopOptions::default());
         assert_eq!(run(v.current_nonce()).ok(), Some(None));

@@ -114,6 +114,15 @@ fn is_dpop_typ(typ: &str) -> bool {
     lower.strip_prefix("application/").unwrap_or(&lower) == "dpop+jwt"
 }
 
+/// A proof's `alg`: a JOSE name, or `Ed25519`, the fully-specified name of EdDSA on Ed25519
+/// (RFC 9864) that some clients (oauth4webapi) sign proofs with; it counts as `EdDSA`.
+fn proof_alg(name: &str) -> Option<Alg> {
+    if name == "Ed25519" {
+        return Some(Alg::EdDSA);
+    }
+    Alg::parse(name)
+}
+
 fn decode_part(part: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(part).ok()
 }
@@ -145,7 +154,7 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof, AuthE
         _ => return Err(refused("The DPoP proof header `typ` is not `dpop+jwt`.")),
     }
     let alg = match header.get("alg") {
-        Some(Value::String(name)) => Alg::parse(name)
+        Some(Value::String(name)) => proof_alg(name)
             .filter(|a| expected.algorithms.contains(a))
             .ok_or_else(|| refused("The DPoP proof `alg` is not one of the allowed asymmetric algorithms."))?,
         _ => return Err(refused("The DPoP proof header has no `alg` string.")),
@@ -164,7 +173,8 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof, AuthE
     if jwk.get("kty").is_some_and(|k| k == "oct") || PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
         return Err(refused("The DPoP proof `jwk` is not a public key: it has private or symmetric key members."));
     }
-    let key = PublicKey::from_jwk(jwk).ok_or_else(|| refused("The DPoP proof `jwk` is not a usable public key."))?;
+    let key =
+        PublicKey::from_jwk_for(jwk, alg).ok_or_else(|| refused("The DPoP proof `jwk` is not a usable public key."))?;
     if !key.allows(alg) {
         return Err(refused("The DPoP proof `jwk` does not fit the proof's `alg`."));
     }
@@ -174,7 +184,17 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof, AuthE
         return Err(refused("The DPoP proof signature does not verify with its `jwk`."));
     }
 
-    // The claims: htm, htu, iat, ath, jti (§4.3 items 8 to 12).
+    let (jti, iat, nonce) = check_claims(&claims, expected)?;
+    Ok(CheckedProof { jkt, jti, iat, nonce })
+}
+
+/// The checks of a proof's claims (RFC 9449 §4.3 items 8 to 12: `htm`, `htu`, `iat`, `ath`,
+/// `jti`, and the form of `nonce`); [`check`] makes them once the signature verified.
+/// Returns `jti`, `iat` and `nonce`.
+pub fn check_claims(
+    claims: &Map<String, Value>,
+    expected: &Expected<'_>,
+) -> Result<(String, f64, Option<String>), AuthError> {
     match claims.get("htm") {
         Some(Value::String(htm)) if htm == expected.method => {}
         Some(Value::String(_)) => return Err(refused("The DPoP proof `htm` is not the request method.")),
@@ -211,7 +231,7 @@ pub fn check(proof: &str, expected: &Expected<'_>) -> Result<CheckedProof, AuthE
         Some(Value::String(n)) if n.len() <= MAX_NONCE_LEN => Some(n.clone()),
         Some(_) => return Err(refused("The DPoP proof `nonce` is not a string of at most 512 bytes.")),
     };
-    Ok(CheckedProof { jkt, jti, iat, nonce })
+    Ok((jti, iat, nonce))
 }
 
 #[cfg(test)]
@@ -350,6 +370,22 @@ pub(crate) mod tests {
         let key = EncodingKey::from_secret(b"secret");
         let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, A::HS256).unwrap_or_default();
         assert!(reason(&format!("{input}.{sig}")).contains("`alg`"));
+    }
+
+    #[test]
+    fn the_fully_specified_ed25519_name_counts_as_eddsa() {
+        let mut h = header(ED);
+        h["alg"] = json!("Ed25519");
+        assert!(run(&sign(ED, &h, &claims("j"))).is_ok());
+        // Not for another key type.
+        let mut h = header(EC);
+        h["alg"] = json!("Ed25519");
+        assert!(reason(&sign(EC, &h, &claims("j"))).contains("does not fit"));
+        for other in ["Ed448", "ed25519", "ES512", "ESP256"] {
+            let mut h = header(ED);
+            h["alg"] = json!(other);
+            assert!(reason(&sign(ED, &h, &claims("j"))).contains("`alg`"), "{other}");
+        }
     }
 
     #[test]
