@@ -320,7 +320,7 @@ describe('server nonces (nonce: true)', () => {
     expect(good.headers.get('dpop-nonce')).toBe(nonce);
   });
 
-  test('a malformed DPoP header is answered at once, still with the DPoP-Nonce to use', async () => {
+  test('a malformed DPoP header, or no credentials, is refused with the DPoP-Nonce to use', async () => {
     const app = await protect({ dpop: { nonce: true } });
     const res = await request(app.url, { authorization: 'DPoP two tokens' });
     expect(res.status).toBe(401);
@@ -329,6 +329,12 @@ describe('server nonces (nonce: true)', () => {
       dpopChallenge('invalid_auth_header_format', 'invalid_request', { resourceMetadata: app.metadata }),
     );
     expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+    // A request without credentials is offered both schemes, and the nonce its first proof needs.
+    const missing = await request(app.url);
+    expect(missing.status).toBe(401);
+    expect(missing.body.error).toBe('missing_auth_header');
+    expect(missing.headers.get('www-authenticate')).toBe(`${bearerChallenge({ resourceMetadata: app.metadata })}, DPoP algs="${ALGS}"`);
+    expect(missing.headers.get('dpop-nonce')).toBe(res.headers.get('dpop-nonce'));
     const off = await protect({ dpop: {} });
     const plain = await request(off.url, { authorization: 'DPoP two tokens' });
     expect(plain.status).toBe(401);

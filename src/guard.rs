@@ -190,9 +190,18 @@ impl Guard {
     /// The HTTP answer for a failure to read the `Authorization` header `header` of a request
     /// that did not use the `DPoP` scheme.
     pub fn reject_header(&self, err: &AuthError, header: Option<&str>) -> Rejection {
+        self.reject_as(err, &self.options.required_scopes, self.presented(header), None)
+    }
+
+    /// What an `Authorization` header that did not use the `DPoP` scheme presented: `Bearer`
+    /// when it names that scheme, else nothing usable.
+    pub fn presented(&self, header: Option<&str>) -> Presented {
         let bearer = header.and_then(|h| h.split(' ').next()).is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
-        let presented = if bearer { Presented::Bearer } else { Presented::Nothing };
-        self.reject_as(err, &self.options.required_scopes, presented, None)
+        if bearer {
+            Presented::Bearer
+        } else {
+            Presented::Nothing
+        }
     }
 
     /// The HTTP answer for a failure of a request that needs the scopes `needed` (see

@@ -66,14 +66,15 @@ pub(super) async fn outcome(guard: &Guard, judge: &Judge, token: &str, call: &Dp
     }
 }
 
-/// The refusal `err` of a request with the `DPoP` scheme whose header or operation was wrong,
-/// with the `DPoP-Nonce` when nonces are on.
-pub(super) async fn refused(guard: &Guard, err: &AuthError) -> Outcome {
+/// The refusal `err` of a request whose `Authorization` header or operation was wrong (it
+/// carried `presented`), with the `DPoP-Nonce` when nonces are on, so that the client's first
+/// proof can carry it.
+pub(super) async fn refused(guard: &Guard, err: &AuthError, presented: Presented) -> Outcome {
     let nonce = match guard.dpop() {
         Some(verifier) => nonce(verifier).await,
         None => None,
     };
-    Outcome::rejected(guard.reject_as(err, &guard.options().required_scopes, Presented::Dpop, nonce.as_deref()))
+    Outcome::rejected(guard.reject_as(err, &guard.options().required_scopes, presented, nonce.as_deref()))
 }
 
 /// The nonce for `DPoP-Nonce`, when nonces are on. Only a shared secret that cannot be read from

@@ -364,6 +364,13 @@ impl NativeGuard {
         };
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
+            // With DPoP nonces on, the refusal (a challenge that offers DPoP) carries the nonce,
+            // which may have to be read from Redis: it is answered on the runtime.
+            Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                let presented = self.guard.presented(authorization.as_deref());
+                self.run(call_id, None, move |guard, _, _| async move { dpop::refused(&guard, &e, presented).await });
+                return None;
+            }
             Err(e) => return Some(Outcome::rejected(self.guard.reject_header(&e, authorization.as_deref()))),
         };
         self.run(call_id, needed, move |guard, judge, needed| async move {
@@ -399,18 +406,21 @@ impl NativeGuard {
             let token = self.guard.dpop_token(authorization.as_deref())?;
             Ok((needed, token.to_owned()))
         });
-        let (needed, token) = match checked {
-            Ok(checked) => checked,
-            // Answered at once, unless the answer must carry a nonce (which may come from Redis).
-            Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
-                self.run(call_id, None, move |guard, _, _| async move { dpop::refused(&guard, &e).await });
-                return None;
-            }
-            Err(e) => {
-                let required = &self.guard.options().required_scopes;
-                return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
-            }
-        };
+        let (needed, token) =
+            match checked {
+                Ok(checked) => checked,
+                // Answered at once, unless the answer must carry a nonce (which may come from Redis).
+                Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                    self.run(call_id, None, move |guard, _, _| async move {
+                        dpop::refused(&guard, &e, Presented::Dpop).await
+                    });
+                    return None;
+                }
+                Err(e) => {
+                    let required = &self.guard.options().required_scopes;
+                    return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
+                }
+            };
         let call = dpop::DpopCall { method, url, proofs };
         self.run(call_id, needed, move |guard, judge, needed| async move {
             let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
