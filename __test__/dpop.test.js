@@ -423,3 +423,37 @@ describe('every default proof algorithm, as oauth4webapi signs it', () => {
     expectDpopRefusal(res, 'invalid_dpop_proof', 'invalid_dpop_proof', { algs: 'ES256', resourceMetadata: app.metadata });
   });
 });
+
+describe('custom verification functions', () => {
+  test("a verifier's AuthInfo whose claims carry cnf.jkt is a bound token: refused as a bearer token (401 dpop_bound_token)", async () => {
+    const holder = express();
+    let inner = (req, res, next) => next();
+    holder.use('/mcp', (req, res, next) => inner(req, res, next), (req, res) => res.json({ auth: req.auth }));
+    const { origin } = await listen(holder);
+    const resource = `${origin}/mcp`;
+    const auth = new MCPAuth({ protectedResources: { metadata: { resource, authorizationServers: [{ type: 'oidc', issuer: provider.issuer }] } } });
+    const client = await dpopClient({ issuer: provider.issuer, resource });
+    // A verifier that trusts the token's payload and hands back its claims, `cnf` included.
+    inner = auth.bearerAuth(
+      (token) => {
+        const { payload } = decodeJwt(token);
+        return { token, issuer: payload.iss, clientId: payload.client_id, scopes: payload.scope.split(' '), audience: payload.aud, claims: payload };
+      },
+      { resource },
+    );
+    const res = await send(resource, `Bearer ${client.token}`);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: 'dpop_bound_token', error_description: bearerAuthErrorDescription.dpop_bound_token });
+    expect(res.headers.get('www-authenticate')).toBe(
+      bearerChallenge({
+        error: 'invalid_token',
+        description: bearerAuthErrorDescription.dpop_bound_token,
+        resourceMetadata: `${origin}/.well-known/oauth-protected-resource/mcp`,
+      }),
+    );
+    const plain = await dpopClient({ issuer: provider.issuer, resource, bound: false });
+    const ok = await send(resource, `Bearer ${plain.token}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.auth).toMatchObject({ token: plain.token, clientId: 'mcp-client' });
+  });
+});

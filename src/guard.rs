@@ -332,10 +332,14 @@ impl Guard {
             }
         };
         match verifier::judge(verdict) {
-            Judgement::Identity(info) => match self.authorize_for(&info, needed) {
-                Ok(()) => CustomDecision::Accept(info),
-                Err(e) => CustomDecision::Reject(e),
-            },
+            // A bound token (`cnf.jkt` among the claims the verifier returned) never passes as
+            // a bearer token here either.
+            Judgement::Identity(info) => {
+                match self.check_binding(&info, Presentation::Bearer).and_then(|()| self.authorize_for(&info, needed)) {
+                    Ok(()) => CustomDecision::Accept(info),
+                    Err(e) => CustomDecision::Reject(e),
+                }
+            }
             Judgement::Refused(e) => CustomDecision::Reject(e),
             Judgement::Forward => CustomDecision::Forward,
         }
@@ -729,6 +733,16 @@ mod tests {
             let d = g.verify_custom(async { returned(identity(extra.clone())) }, &g.options().required_scopes).await;
             assert_eq!(rejected_code(d), Some(code), "{extra}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_custom_identity_with_cnf_jkt_is_a_bound_token_and_never_passes_as_a_bearer_token() {
+        let g = custom(json!({}));
+        let bound = identity(json!({ "claims": { "cnf": { "jkt": "A" } } }));
+        let d = g.verify_custom(async { returned(bound) }, &[]).await;
+        assert_eq!(rejected_code(d), Some(ErrorCode::DpopBoundToken));
+        let other = identity(json!({ "claims": { "cnf": { "x5t#S256": "m" } } }));
+        assert!(matches!(g.verify_custom(async { returned(other) }, &[]).await, CustomDecision::Accept(_)));
     }
 
     #[tokio::test]
