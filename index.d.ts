@@ -187,6 +187,10 @@ export interface AuthInfo {
   resource?: URL;
   /** Anything else a custom verifier wants tool handlers to see; custom mode only. */
   extra?: Record<string, unknown>;
+  /** `'DPoP'` when the request used the `DPoP` scheme with a valid proof; absent for Bearer. */
+  tokenType?: 'DPoP';
+  /** The DPoP proof's key, on a `DPoP` request: its RFC 7638 thumbprint, equal to the token's `cnf.jkt`. */
+  dpop?: { jkt: string };
 }
 
 /**
@@ -301,6 +305,34 @@ export type BearerAuthCommonOptions = {
   verifyTimeout?: number;
 };
 
+/** A JWS algorithm a DPoP proof may be signed with (asymmetric only). */
+export type DpopAlgorithm = JwsAlgorithm;
+
+/**
+ * `options.dpop` of `bearerAuth('jwt')` and `bearerAuth('introspection')`: DPoP proofs of
+ * possession (RFC 9449). `{}` turns DPoP on in `'allowed'` mode. Unknown names throw a `TypeError`.
+ */
+export type DpopOptions = {
+  /**
+   * `'allowed'`: Bearer and DPoP both accepted, a DPoP-bound token only with its proof;
+   * `'required'`: only DPoP-bound tokens with the `DPoP` scheme; `'disabled'`: as without the
+   * option. Defaults to `'allowed'`.
+   */
+  mode?: 'allowed' | 'required' | 'disabled';
+  /** Proof algorithms accepted. Defaults to `['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']`. */
+  algorithms?: DpopAlgorithm[];
+  /** Seconds (or a string such as `"2m"`) a proof's `iat` may be off, past or future; 1 to 3600. Defaults to `300`. */
+  iatWindow?: number | string;
+  /** `true` to require server-issued nonces (`DPoP-Nonce`, RFC 9449 §9). Defaults to `false`. */
+  nonce?: boolean;
+  /**
+   * Where proof `jti`s are remembered for `iatWindow`: `'memory'` (this process) or
+   * `{ redis: 'redis://…' }` (shared by every instance; `rediss://` for TLS). Redis unreachable
+   * answers 503, never a pass. Defaults to `'memory'`.
+   */
+  replayStore?: 'memory' | { redis: string };
+};
+
 /** Options of {@link MCPAuth.bearerAuth} with a custom verifier. */
 export type BearerAuthOptions = BearerAuthCommonOptions;
 
@@ -312,6 +344,8 @@ export type VerifyJwtConfig = {
   remoteJwkSet?: RemoteJwkSetOptions;
   /** Alias of `remoteJwkSet`, as the product documentation spells it. Defaults to none. */
   remoteJwtSet?: RemoteJwkSetOptions;
+  /** DPoP proofs of possession (RFC 9449). Defaults to off. */
+  dpop?: DpopOptions;
 };
 
 /** Options of `bearerAuth('jwt')`. */
@@ -357,6 +391,8 @@ export type BearerAuthIntrospectionOptions = BearerAuthCommonOptions & {
   introspection: IntrospectionOptions;
   /** Only `clockTolerance` applies in this mode. */
   jwtVerify?: Pick<JwtVerifyOptions, 'clockTolerance'>;
+  /** DPoP proofs of possession (RFC 9449); the binding is the answer's `cnf.jkt`. Defaults to off. */
+  dpop?: DpopOptions;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -582,7 +618,12 @@ export type BearerAuthErrorCode =
   | 'invalid_issuer'
   | 'invalid_audience'
   | 'missing_required_scopes'
-  | 'invalid_token';
+  | 'invalid_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'dpop_binding_mismatch'
+  | 'dpop_bound_token'
+  | 'dpop_required';
 
 /** Description of each {@link BearerAuthErrorCode}. */
 export declare const bearerAuthErrorDescription: Readonly<Record<BearerAuthErrorCode, string>>;

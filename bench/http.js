@@ -13,7 +13,11 @@
 // verifier, POSTed `tools/call`s with `toolScopes` against plain `requiredScopes`, and what
 // AsyncLocalStorage costs per request (with a sync and an async route handler), and opaque tokens
 // by introspection (bearerAuth('introspection') against a custom verifier calling the same
-// endpoint with fetch; the endpoint, in this process, counts its calls).
+// endpoint with fetch; the endpoint, in this process, counts its calls); and DPoP (RFC 9449):
+// distinct bound tokens, each with its own client key and a fresh proof per request (signed
+// before the run, like the tokens), in 'allowed' and 'required' mode with the memory replay
+// store and with the Redis store (a redis-server of its own, when installed), against the same
+// tokens unbound as plain Bearer, to this package without and with the dpop option.
 
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
@@ -22,6 +26,8 @@ const fs = require('node:fs');
 const autocannon = require('autocannon');
 const http = require('node:http');
 const { startLocalIssuer } = require('../examples/local-issuer');
+const { proofKey, proof } = require('./dpop-proofs');
+const { startRedis } = require('../__test__/redis');
 
 /**
  * An RFC 7662 endpoint for the introspection scenarios: every token is active, with the claims of
@@ -68,10 +74,12 @@ const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]) : u
 const KINDS = ['bare', 'mcp-auth', 'native', ...(baseline ? ['native-baseline'] : [])];
 const CUSTOM_KINDS = ['bare', 'js-custom', 'native-custom', ...(baseline ? ['native-custom-baseline'] : [])];
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+// The DPoP scenario's Redis replay store runs on a redis-server of its own (the Debian package).
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
 
-function startServer(kind, issuer, resource, introspectionUrl) {
+function startServer(kind, issuer, resource, introspectionUrl, redisUrl) {
   const args = [path.join(__dirname, 'server.mjs'), kind, issuer, resource];
-  const env = { ...process.env, BASELINE_DIR: baseline, INTROSPECTION_URL: introspectionUrl };
+  const env = { ...process.env, BASELINE_DIR: baseline, INTROSPECTION_URL: introspectionUrl, REDIS_URL: redisUrl };
   const options = { stdio: ['ignore', 'pipe', 'inherit'], env };
   const child = hasTaskset
     ? spawn('taskset', ['-c', '0', process.execPath, ...args], options)
@@ -123,7 +131,8 @@ async function round(port, pid, tokens, expectStatus, { amount = AMOUNT, reuse =
           if (next >= tokens.length && !reuse) ranOut = true;
           const t = tokens[next++ % tokens.length];
           context.sub = t.sub;
-          const headers = { authorization: `Bearer ${t.token}` };
+          // A token may bring its own headers (DPoP: `Authorization: DPoP` and its proof).
+          const headers = t.headers ? { ...t.headers } : { authorization: `Bearer ${t.token}` };
           if (body !== undefined) headers['content-type'] = 'application/json';
           return { ...req, headers };
         },
@@ -262,6 +271,33 @@ async function main() {
       tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}`, jti: `introspection-${i}` }, { alg: 'ES256' }))),
     },
   );
+  // DPoP: each token has its own client key (ES256) and is bound to it (`cnf.jkt`); each request
+  // brings the proof made for it (GET, `htu` = the resource, `ath`, a jti of its own), signed here
+  // when the scenario starts. A memory replay store is per server process, so the servers of a
+  // scenario can take the same proofs. The Bearer scenario: the same claims without `cnf`.
+  const DPOP_KINDS = ['bare', 'native-dpop', 'native-dpop-required', ...(hasRedis ? ['native-dpop-redis'] : [])];
+  scenarios.push(
+    {
+      name: 'DPoP, distinct bound tokens, fresh proofs',
+      expect: 200,
+      kinds: DPOP_KINDS,
+      peer: 'native-dpop',
+      tokens: once(() =>
+        Array.from({ length: DISTINCT }, (_, i) => {
+          const key = proofKey('ES256');
+          const token = sign({ sub: `user-${i}`, jti: `dpop-${i}`, cnf: { jkt: key.jkt } }, { alg: 'ES256' });
+          return { sub: `user-${i}`, token, headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: resource, token }) } };
+        }),
+      ),
+    },
+    {
+      name: 'DPoP peer: the same tokens unbound, as Bearer',
+      expect: 200,
+      kinds: ['bare', 'native', 'native-dpop'],
+      peer: 'native',
+      tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}`, jti: `dpop-bearer-${i}` }, { alg: 'ES256' }))),
+    },
+  );
   const chosen = scenarios.filter((s) => only === undefined || s.name.includes(only));
   const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];
 
@@ -280,8 +316,11 @@ async function main() {
     checkCost[scenario.name] = JSON.parse(String(run.stdout));
   }
 
+  // A redis-server for the Redis replay store, pinned with the servers (its CPU is not counted).
+  const redis = allKinds.includes('native-dpop-redis') ? await startRedis() : undefined;
+  if (redis && hasTaskset) spawnSync('taskset', ['-p', '-c', '0', String(redis.pid)]);
   const servers = {};
-  for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource, endpoint.url);
+  for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource, endpoint.url, redis?.url);
   const results = {};
   try {
     for (const scenario of chosen) {
@@ -311,6 +350,7 @@ async function main() {
     for (const kind of allKinds) servers[kind].child.kill('SIGTERM');
     await issuer.close();
     await endpoint.close();
+    await redis?.stop();
   }
 
   const lines = [];
@@ -358,6 +398,21 @@ async function main() {
     if (counted.length === 0) continue;
     const sum = (rounds, field) => rounds.reduce((a, r) => a + (field === 'calls' ? r.calls : Object.values(r.counts).reduce((x, y) => x + y, 0)), 0);
     lines.push(`Introspection endpoint calls, ${name} (measured rounds, after warm-up): ${counted.map(([kind, rounds]) => `${kind} ${sum(rounds, 'calls')} for ${sum(rounds, 'requests')} requests`).join('; ')}`);
+  }
+  // What DPoP adds per request: bound tokens with proofs (dpop option on) against the same tokens
+  // unbound as Bearer (this package without the option).
+  const dpopRun = results['DPoP, distinct bound tokens, fresh proofs'];
+  const bearerRun = results['DPoP peer: the same tokens unbound, as Bearer'];
+  if (dpopRun && bearerRun) {
+    const med = (run, kind, field) => median(run.byKind[kind].map((r) => r[field]));
+    const base = med(bearerRun, 'native', 'cpuPerReq');
+    const parts = Object.keys(dpopRun.byKind)
+      .filter((k) => k !== 'bare')
+      .map((k) => {
+        const cpu = med(dpopRun, k, 'cpuPerReq');
+        return `${k} ${cpu.toFixed(0)} µs (+${(cpu - base).toFixed(0)} µs, ${(cpu / base).toFixed(2)}×; req/s ${(med(dpopRun, k, 'rps') / med(bearerRun, 'native', 'rps')).toFixed(2)}×)`;
+      });
+    lines.push(`DPoP vs Bearer, server CPU per request against native with Bearer (${base.toFixed(0)} µs): ${parts.join('; ')}`);
   }
   lines.push(`Peak RSS (MiB): ${allKinds.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
   const report = lines.join('\n');

@@ -8,7 +8,11 @@
 // costs. `native-introspection` (this package's `bearerAuth('introspection')`) and
 // `custom-introspection` (this package with a hand-written custom verifier that calls the same
 // endpoint with `fetch`) ask the introspection endpoint at $INTROSPECTION_URL (client `rs`,
-// secret `bench-secret`). Every kind answers GET /mcp,
+// secret `bench-secret`). `native-dpop` is this package with `dpop` in 'allowed' mode and the
+// memory replay store, `native-dpop-required` in 'required' mode, `native-dpop-redis` 'allowed'
+// with the Redis store at $REDIS_URL; their `iatWindow` is 900 s, since bench/http.js signs every
+// proof before the run (a default 300 s window would expire proofs of a long scenario).
+// Every kind answers GET /mcp,
 // and POST /mcp behind `express.json()`, with `{ sub }`; the bare ones echo the token's `sub`
 // unverified, so all do the same JSON work. Prints `{"port":N}` when listening.
 
@@ -113,6 +117,15 @@ async function authMiddleware() {
     case 'custom-introspection': {
       const { MCPAuth } = native();
       return new MCPAuth(config).bearerAuth(introspectWithFetch, options);
+    }
+    case 'native-dpop':
+    case 'native-dpop-required':
+    case 'native-dpop-redis': {
+      const { MCPAuth } = native();
+      const dpop = { iatWindow: 900, replayStore: 'memory' };
+      if (kind === 'native-dpop-required') dpop.mode = 'required';
+      if (kind === 'native-dpop-redis') dpop.replayStore = { redis: process.env.REDIS_URL };
+      return new MCPAuth(config).bearerAuth('jwt', { ...options, dpop });
     }
     case 'bare':
       return bare;

@@ -1,6 +1,9 @@
 'use strict';
 // The server under soak: `node bench/soak-server.js <issuer> <resource>`. Express 5 with
-// `bearerAuth('jwt')` on /jwt (requiredScopes ['read']) and a custom verifier on /custom.
+// `bearerAuth('jwt')` on /jwt (requiredScopes ['read']), a custom verifier on /custom, and
+// `bearerAuth('jwt')` with DPoP on /dpop (`dpop: { iatWindow: $SOAK_IAT_WINDOW }`, default 15 s,
+// the memory replay store; proofs' `htu` is the resource's origin + /dpop), and the same with
+// server nonces on /dpop-nonce (`nonce: true`).
 // Prints `{"port":N}` when listening. Used by bench/soak.js only.
 
 const http = require('node:http');
@@ -23,6 +26,9 @@ const app = express();
 const answer = (req, res) => res.json({ sub: req.auth.subject });
 app.get('/jwt', auth.bearerAuth('jwt', { resource, requiredScopes: ['read'] }), answer);
 app.get('/custom', auth.bearerAuth(verify, { resource, requiredScopes: ['read'] }), answer);
+const iatWindow = Number(process.env.SOAK_IAT_WINDOW || 15);
+app.get('/dpop', auth.bearerAuth('jwt', { resource, requiredScopes: ['read'], dpop: { iatWindow, replayStore: 'memory' } }), answer);
+app.get('/dpop-nonce', auth.bearerAuth('jwt', { resource, requiredScopes: ['read'], dpop: { iatWindow, nonce: true } }), answer);
 // eslint-disable-next-line no-unused-vars
 app.use((err, req, res, next) => res.status(599).json({ app_error: String(err && err.message) }));
 

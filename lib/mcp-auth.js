@@ -34,9 +34,13 @@ class MCPAuth {
     if (this.#native.legacy) {
       throw invalidConfig('`protectedResourceMetadataRouter` is not available in `authorization server` mode.')
     }
-    return metadataRouter(
-      this.#native.resourceDocuments().map((d) => ({ url: new URL(d.metadataUrl), body: d.document })),
-    )
+    // The documents change when a middleware with DPoP on is made (RFC 9449 §5.1): the router
+    // asks for them again whenever their version changed, before or after it was made.
+    const nativeAuth = this.#native
+    return metadataRouter({
+      version: () => nativeAuth.documentsVersion,
+      entries: () => nativeAuth.resourceDocuments().map((d) => ({ url: new URL(d.metadataUrl), body: d.document })),
+    })
   }
 
   /**

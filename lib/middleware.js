@@ -3,7 +3,7 @@
 // over the request's `Authorization` header (and, with per-operation scopes, its MCP operation)
 // and apply the outcome.
 
-const { refuse, isPreflight } = require('./respond.js')
+const { refuse, isPreflight, setNonce } = require('./respond.js')
 const { Pending } = require('./pending.js')
 const { Answers } = require('./answers.js')
 const { settler, forwardable } = require('./custom-verifier.js')
@@ -36,6 +36,25 @@ function operationReader(guard, scopesFor) {
   }
 }
 
+/** Whether an `Authorization` header uses the `DPoP` scheme (RFC 9449 §7.1; case-insensitive). */
+const isDpopScheme = (header) =>
+  typeof header === 'string' && header.length > 5 && header.charCodeAt(4) === 32 && header.slice(0, 4).toLowerCase() === 'dpop'
+
+/**
+ * Every `DPoP` request header's value, in order. `req.headers.dpop` would join two headers with
+ * ", ", hiding that there were two; `rawHeaders` keeps them apart.
+ */
+function dpopProofs(req) {
+  const raw = req.rawHeaders
+  const proofs = []
+  if (!Array.isArray(raw)) return proofs
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]
+    if (name.length === 4 && name.toLowerCase() === 'dpop') proofs.push(raw[i + 1])
+  }
+  return proofs
+}
+
 /** The native guard of JWT mode. */
 const jwtGuard = (nativeAuth, done, options) => nativeAuth.jwtGuard(done, options)
 
@@ -60,6 +79,7 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor, makeGuard = jw
   let guard
   const apply = (outcome, req, res, next) => {
     if (outcome.status !== 200) return refuse(res, outcome)
+    if (outcome.dpopNonce !== undefined) setNonce(res, outcome.dpopNonce)
     const auth = outcome.auth
     req.auth = auth
     context.run(auth, guard, next)
@@ -70,7 +90,7 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor, makeGuard = jw
     if (call === undefined) return
     try {
       if (outcome.auth !== undefined) outcome.auth = identity(outcome.auth, call.header)
-      answers.remember(call.header, outcome)
+      if (!call.dpop) answers.remember(call.header, outcome)
       apply(outcome, call.req, call.res, call.next)
     } catch (error) {
       call.next(error)
@@ -85,6 +105,25 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor, makeGuard = jw
   answers = new Answers(guard)
   const operation = operationReader(guard, scopesFor)
   const perOperation = guard.perOperation
+  // With the `dpop` option on, a request with the `DPoP` scheme goes to `verifyDpop` with its
+  // method, URL and proofs, every time (each proof is new: no memo); all others, and every
+  // request without the option, take the Bearer path below unchanged.
+  const dpop = guard.dpop
+  const verifyDpop = (header, req, res, next, requested) => {
+    const callId = pending.open({ header, req, res, next, dpop: true })
+    let outcome
+    try {
+      const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url
+      outcome = guard.verifyDpop(header, callId, req.method, url, dpopProofs(req), requested)
+    } catch (error) {
+      pending.close(callId)
+      return next(error)
+    }
+    if (outcome) {
+      pending.close(callId)
+      apply(outcome, req, res, next)
+    }
+  }
   return function bearerAuth(req, res, next) {
     if (isPreflight(req)) return next()
     let requested
@@ -94,6 +133,7 @@ function jwtMiddleware(nativeAuth, options, { context, scopesFor, makeGuard = jw
       return next(error) // `scopesFor` threw: the application's error
     }
     const header = req.headers.authorization
+    if (dpop && isDpopScheme(header)) return verifyDpop(header, req, res, next, requested)
     const known = answers.get(header)
     if (known !== undefined) {
       // A token verified before: with per-operation scopes, whether it may do *this* operation

@@ -3,15 +3,33 @@
 
 const EXPOSE = 'Access-Control-Expose-Headers'
 
+/** The headers the glue exposes to browser clients, with the test whether a list names them. */
+const LISTED = {
+  'WWW-Authenticate': /(^|,)\s*www-authenticate\s*(,|$)/i,
+  'DPoP-Nonce': /(^|,)\s*dpop-nonce\s*(,|$)/i,
+}
+
+/** Adds `name` to `Access-Control-Expose-Headers`, once, so that browser clients can read it. */
+function expose(res, name) {
+  const exposed = res.getHeader(EXPOSE)
+  if (exposed === undefined) res.setHeader(EXPOSE, name)
+  else if (!LISTED[name].test(String(exposed))) res.setHeader(EXPOSE, `${exposed}, ${name}`)
+}
+
+/** `DPoP-Nonce`: the nonce the client's next proof must carry (RFC 9449 §8). */
+function setNonce(res, nonce) {
+  res.setHeader('DPoP-Nonce', nonce)
+  expose(res, 'DPoP-Nonce')
+}
+
 /** Sends an error outcome with plain `http.ServerResponse` calls (Express 4 and 5 alike). */
 function reject(res, outcome) {
   res.statusCode = outcome.status
   if (outcome.wwwAuthenticate !== undefined) {
     res.setHeader('WWW-Authenticate', outcome.wwwAuthenticate)
-    const exposed = res.getHeader(EXPOSE)
-    if (exposed === undefined) res.setHeader(EXPOSE, 'WWW-Authenticate')
-    else if (!/(^|,)\s*www-authenticate\s*(,|$)/i.test(String(exposed))) res.setHeader(EXPOSE, `${exposed}, WWW-Authenticate`)
+    expose(res, 'WWW-Authenticate')
   }
+  if (outcome.dpopNonce !== undefined) setNonce(res, outcome.dpopNonce)
   if (outcome.retryAfter !== undefined) res.setHeader('Retry-After', String(outcome.retryAfter))
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
   res.setHeader('Cache-Control', 'no-store')
@@ -26,4 +44,4 @@ function refuse(res, outcome) {
   if (!res.headersSent) reject(res, outcome)
 }
 
-module.exports = { reject, refuse, isPreflight }
+module.exports = { reject, refuse, isPreflight, setNonce }

@@ -39,16 +39,30 @@ function sendDocument(req, res, body) {
   res.end(req.method === 'HEAD' ? undefined : body)
 }
 
-/** Serves JSON documents by well-known path, with CORS, for GET and HEAD (RFC 9728 §3). */
-function metadataRouter(entries) {
-  // Several resources may share a path on different hosts: the Host header picks among them.
+/** The documents by path: several resources may share a path on different hosts. */
+function byPathOf(entries) {
   const byPath = new Map()
   for (const { url, body } of entries) {
     const list = byPath.get(url.pathname) || []
     list.push({ host: url.host.toLowerCase(), body })
     byPath.set(url.pathname, list)
   }
+  return byPath
+}
+
+/**
+ * Serves JSON documents by well-known path, with CORS, for GET and HEAD (RFC 9728 §3).
+ * `source.entries()` gives the documents; they are asked for again when `source.version()` changes.
+ */
+function metadataRouter(source) {
+  let version = source.version()
+  let byPath = byPathOf(source.entries())
   return function metadataRouter(req, res, next) {
+    const now = source.version()
+    if (now !== version) {
+      version = now
+      byPath = byPathOf(source.entries())
+    }
     const path = (req.url || '').split('?')[0]
     const candidates = byPath.get(path)
     if (!candidates) return next()

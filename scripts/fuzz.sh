@@ -14,7 +14,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-  targets=(authorization jwt_verify jwks_parse discovery_parse)
+  targets=(authorization jwt_verify jwks_parse discovery_parse dpop_proof)
 fi
 mkdir -p target/logs
 status=0

@@ -5,33 +5,74 @@ use crate::error::{AuthError, ErrorCode};
 /// The largest token handled; longer ones are rejected without being parsed. 16 KiB.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
 
+/// The credentials of an `Authorization` header: the scheme and the token after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    /// `Bearer <token>` (RFC 6750 §2.1).
+    Bearer(&'a str),
+    /// `DPoP <token>` (RFC 9449 §7.1): the token must come with a `DPoP` proof header.
+    Dpop(&'a str),
+}
+
+impl<'a> Credentials<'a> {
+    /// The access token.
+    pub fn token(self) -> &'a str {
+        match self {
+            Credentials::Bearer(t) | Credentials::Dpop(t) => t,
+        }
+    }
+
+    /// Whether the `DPoP` scheme was used.
+    pub fn is_dpop(self) -> bool {
+        matches!(self, Credentials::Dpop(_))
+    }
+}
+
 /// Extracts the bearer token from an `Authorization` header value.
 ///
 /// The scheme matches case-insensitively and must be followed by exactly one space and the token
 /// (as `mcp-auth` splits on single spaces). The token must be an RFC 6750 `b64token`.
 pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
-    let header = match header {
-        None | Some("") => return Err(AuthError::new(ErrorCode::MissingAuthHeader)),
-        Some(h) => h,
-    };
-    let (scheme, token) = match header.split_once(' ') {
-        Some((scheme, token)) => (scheme, token),
-        None => (header, ""),
-    };
+    let (scheme, token) = split(header)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::with_reason(
             ErrorCode::InvalidAuthHeaderFormat,
             "The authorization scheme is not `Bearer`.",
         ));
     }
+    checked_token(token, "More than one value follows the `Bearer` scheme.")
+}
+
+/// Extracts the credentials of an `Authorization` header that may use the `Bearer` or the
+/// `DPoP` scheme, with the same rules as [`bearer_token`] for each.
+pub fn credentials(header: Option<&str>) -> Result<Credentials<'_>, AuthError> {
+    let (scheme, token) = split(header)?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        checked_token(token, "More than one value follows the `Bearer` scheme.").map(Credentials::Bearer)
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        checked_token(token, "More than one value follows the `DPoP` scheme.").map(Credentials::Dpop)
+    } else {
+        Err(AuthError::with_reason(
+            ErrorCode::InvalidAuthHeaderFormat,
+            "The authorization scheme is neither `Bearer` nor `DPoP`.",
+        ))
+    }
+}
+
+fn split(header: Option<&str>) -> Result<(&str, &str), AuthError> {
+    let header = match header {
+        None | Some("") => return Err(AuthError::new(ErrorCode::MissingAuthHeader)),
+        Some(h) => h,
+    };
+    Ok(header.split_once(' ').unwrap_or((header, "")))
+}
+
+fn checked_token<'a>(token: &'a str, several: &'static str) -> Result<&'a str, AuthError> {
     if token.is_empty() {
         return Err(AuthError::new(ErrorCode::MissingBearerToken));
     }
     if token.contains(' ') {
-        return Err(AuthError::with_reason(
-            ErrorCode::InvalidAuthHeaderFormat,
-            "More than one value follows the `Bearer` scheme.",
-        ));
+        return Err(AuthError::with_reason(ErrorCode::InvalidAuthHeaderFormat, several));
     }
     if token.len() > MAX_TOKEN_LEN {
         return Err(AuthError::with_reason(
@@ -114,6 +155,28 @@ mod tests {
             assert_eq!(code(Some(&format!("Bearer {bad}"))), ErrorCode::InvalidAuthHeaderFormat, "{bad:?}");
         }
         assert!(bearer_token(Some("Bearer a-b_c.d~e+f/g==")).is_ok());
+    }
+
+    #[test]
+    fn credentials_tell_the_bearer_and_the_dpop_scheme_apart() {
+        assert_eq!(credentials(Some("Bearer abc")).ok(), Some(Credentials::Bearer("abc")));
+        assert_eq!(credentials(Some("DPoP abc.def")).ok(), Some(Credentials::Dpop("abc.def")));
+        assert_eq!(credentials(Some("dpop abc")).ok(), Some(Credentials::Dpop("abc")));
+        assert!(credentials(Some("DPoP abc")).is_ok_and(|c| c.is_dpop() && c.token() == "abc"));
+        assert!(credentials(Some("Bearer abc")).is_ok_and(|c| !c.is_dpop()));
+    }
+
+    #[test]
+    fn dpop_credentials_follow_the_bearer_rules() {
+        let code = |h: Option<&str>| credentials(h).err().map(|e| e.code);
+        assert_eq!(code(None), Some(ErrorCode::MissingAuthHeader));
+        assert_eq!(code(Some("DPoP")), Some(ErrorCode::MissingBearerToken));
+        assert_eq!(code(Some("DPoP a b")), Some(ErrorCode::InvalidAuthHeaderFormat));
+        assert_eq!(code(Some("DPoP a\r\nb")), Some(ErrorCode::InvalidAuthHeaderFormat));
+        assert_eq!(code(Some("Basic abc")), Some(ErrorCode::InvalidAuthHeaderFormat));
+        assert_eq!(code(Some(&format!("DPoP {}", "a".repeat(MAX_TOKEN_LEN + 1)))), Some(ErrorCode::InvalidToken));
+        // `bearer_token` keeps refusing the DPoP scheme, as before DPoP existed.
+        assert_eq!(bearer_token(Some("DPoP abc")).err().map(|e| e.code), Some(ErrorCode::InvalidAuthHeaderFormat));
     }
 
     #[test]

@@ -1,31 +1,58 @@
-//! Formatting the `WWW-Authenticate: Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1).
+//! Formatting the `WWW-Authenticate` challenges: `Bearer` (RFC 6750 §3, RFC 9728 §5.1) and
+//! `DPoP` (RFC 9449 §7.1).
 
 use crate::error::ChallengeError;
 
-/// The parameters of one `Bearer` challenge.
+/// The authentication scheme a challenge is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer` (RFC 6750).
+    #[default]
+    Bearer,
+    /// `DPoP` (RFC 9449).
+    Dpop,
+}
+
+impl Scheme {
+    /// The scheme name as it starts the challenge.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "Bearer",
+            Scheme::Dpop => "DPoP",
+        }
+    }
+}
+
+/// The parameters of one challenge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Challenge<'a> {
+    /// The scheme; `Bearer` unless said otherwise.
+    pub scheme: Scheme,
     /// `error`: the RFC 6750 code; absent when the request carried no credentials (§3.1).
     pub error: Option<ChallengeError>,
     /// `error_description`: a fixed, human-readable sentence.
     pub error_description: Option<&'a str>,
     /// `scope`: the scopes needed, space-separated.
     pub scope: Option<&'a str>,
+    /// `algs`: the DPoP proof algorithms accepted, space-separated (`DPoP` only).
+    pub algs: Option<&'a str>,
     /// `resource_metadata`: the RFC 9728 metadata URL of the resource.
     pub resource_metadata: Option<&'a str>,
 }
 
 impl Challenge<'_> {
-    /// The header value, e.g. `Bearer error="invalid_token", error_description="..."`.
+    /// The header value, e.g. `Bearer error="invalid_token", error_description="..."` or
+    /// `DPoP error="invalid_dpop_proof", ..., algs="ES256 EdDSA", resource_metadata="..."`.
     ///
     /// Values are quoted strings: `\` and `"` are escaped; CR, LF, other control characters
     /// and non-ASCII characters are removed. Empty values are left out.
     pub fn to_header_value(&self) -> String {
-        let mut out = String::from("Bearer");
+        let mut out = String::from(self.scheme.as_str());
         let params = [
             ("error", self.error.map(ChallengeError::as_str)),
             ("error_description", self.error_description),
             ("scope", self.scope),
+            ("algs", self.algs),
             ("resource_metadata", self.resource_metadata),
         ];
         let mut first = true;
@@ -84,6 +111,7 @@ mod tests {
             error_description: Some("Needs more."),
             scope: Some("read write"),
             resource_metadata: Some("https://r/.well-known/oauth-protected-resource"),
+            ..Default::default()
         };
         assert_eq!(
             c.to_header_value(),
@@ -102,6 +130,27 @@ mod tests {
     fn control_and_non_ascii_characters_are_removed() {
         let c = Challenge { scope: Some("a\r\nSet-Cookie: x\u{7f}\u{e9}\tb"), ..Default::default() };
         assert_eq!(c.to_header_value(), "Bearer scope=\"aSet-Cookie: xb\"");
+    }
+
+    #[test]
+    fn a_dpop_challenge_names_its_scheme_and_the_accepted_algorithms() {
+        let c = Challenge {
+            scheme: Scheme::Dpop,
+            error: Some(ChallengeError::InvalidDpopProof),
+            error_description: Some("Bad proof."),
+            algs: Some("ES256 EdDSA"),
+            resource_metadata: Some("https://r/.well-known/oauth-protected-resource"),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.to_header_value(),
+            "DPoP error=\"invalid_dpop_proof\", error_description=\"Bad proof.\", algs=\"ES256 EdDSA\", \
+             resource_metadata=\"https://r/.well-known/oauth-protected-resource\""
+        );
+        let bare = Challenge { scheme: Scheme::Dpop, algs: Some("ES256"), ..Default::default() };
+        assert_eq!(bare.to_header_value(), "DPoP algs=\"ES256\"");
+        let nonce = Challenge { scheme: Scheme::Dpop, error: Some(ChallengeError::UseDpopNonce), ..Default::default() };
+        assert_eq!(nonce.to_header_value(), "DPoP error=\"use_dpop_nonce\"");
     }
 
     #[test]

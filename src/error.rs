@@ -144,6 +144,25 @@ error_codes! {
     /// server's credentials or request are wrong. HTTP 500, answered as `server_error`.
     IntrospectionRefused => (Service, "introspection_refused",
         "The introspection endpoint refused the request of this resource server; check its client credentials and the endpoint."),
+    /// The `DPoP` proof failed a check of RFC 9449 §4.3; the cause names the check, never the
+    /// proof's contents.
+    InvalidDpopProof => (BearerAuth, "invalid_dpop_proof",
+        "The DPoP proof is missing, malformed or invalid."),
+    /// The proof lacks the current server nonce (RFC 9449 §9); the answer carries `DPoP-Nonce`.
+    UseDpopNonce => (BearerAuth, "use_dpop_nonce",
+        "The resource server requires a nonce in the DPoP proof: use the one in the `DPoP-Nonce` header."),
+    /// The token's `cnf.jkt` is not the thumbprint of the proof's key (RFC 9449 §6).
+    DpopBindingMismatch => (BearerAuth, "dpop_binding_mismatch",
+        "The access token is not bound to the key of the DPoP proof."),
+    /// A DPoP-bound token came with the `Bearer` scheme (or with no proof): no downgrade.
+    DpopBoundToken => (BearerAuth, "dpop_bound_token",
+        "The access token is bound to a DPoP key: send it with the `DPoP` scheme and a DPoP proof."),
+    /// `'required'` mode: a token that is not DPoP-bound, or the `Bearer` scheme.
+    DpopRequired => (BearerAuth, "dpop_required",
+        "This resource accepts only DPoP-bound access tokens sent with the `DPoP` scheme and a DPoP proof."),
+    /// The DPoP replay store (Redis) did not answer in time: HTTP 503, never a pass.
+    DpopReplayStoreUnavailable => (Service, "dpop_replay_store_unavailable",
+        "The DPoP replay store is unavailable, so DPoP proofs cannot be checked. Please retry later."),
 }
 
 /// The RFC 6750 §3.1 error code that goes into `WWW-Authenticate`.
@@ -155,6 +174,10 @@ pub enum ChallengeError {
     InvalidToken,
     /// The token lacks scope (`insufficient_scope`).
     InsufficientScope,
+    /// The DPoP proof is invalid (`invalid_dpop_proof`, RFC 9449 §7.1).
+    InvalidDpopProof,
+    /// The proof needs the server's nonce (`use_dpop_nonce`, RFC 9449 §9).
+    UseDpopNonce,
 }
 
 impl ChallengeError {
@@ -164,6 +187,8 @@ impl ChallengeError {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -197,8 +222,13 @@ impl ErrorCode {
             | InvalidToken
             | TokenVerificationFailed
             | JwtVerificationFailed
-            | InvalidJwt => Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidToken) },
-            TemporarilyUnavailable => Disposition::Unavailable,
+            | InvalidJwt
+            | DpopBindingMismatch
+            | DpopBoundToken
+            | DpopRequired => Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidToken) },
+            InvalidDpopProof => Disposition::Challenge { status: 401, error: Some(ChallengeError::InvalidDpopProof) },
+            UseDpopNonce => Disposition::Challenge { status: 401, error: Some(ChallengeError::UseDpopNonce) },
+            TemporarilyUnavailable | DpopReplayStoreUnavailable => Disposition::Unavailable,
             InvalidServerMetadata
             | InvalidServerConfig
             | MissingJwksUri
@@ -210,6 +240,12 @@ impl ErrorCode {
             | MissingIntrospectionEndpoint
             | IntrospectionRefused => Disposition::ServerError,
         }
+    }
+
+    /// Whether this code is about DPoP, so that its challenge uses the `DPoP` scheme.
+    pub fn is_dpop(self) -> bool {
+        use ErrorCode::*;
+        matches!(self, InvalidDpopProof | UseDpopNonce | DpopBindingMismatch | DpopBoundToken | DpopRequired)
     }
 
     /// Finds a code by class and wire string (several classes share `invalid_token`).
@@ -354,6 +390,24 @@ mod tests {
         for code in [ErrorCode::MissingIntrospectionEndpoint, ErrorCode::IntrospectionRefused] {
             assert_eq!(code.disposition(), Disposition::ServerError, "{code:?}");
         }
+    }
+
+    #[test]
+    fn dpop_refusals_are_401_with_their_challenge_code() {
+        let challenge = |e| Disposition::Challenge { status: 401, error: Some(e) };
+        assert_eq!(ErrorCode::InvalidDpopProof.disposition(), challenge(ChallengeError::InvalidDpopProof));
+        assert_eq!(ErrorCode::UseDpopNonce.disposition(), challenge(ChallengeError::UseDpopNonce));
+        for code in [ErrorCode::DpopBindingMismatch, ErrorCode::DpopBoundToken, ErrorCode::DpopRequired] {
+            assert_eq!(code.disposition(), challenge(ChallengeError::InvalidToken), "{code:?}");
+            assert!(code.is_dpop());
+        }
+        assert!(!ErrorCode::InvalidToken.is_dpop());
+    }
+
+    #[test]
+    fn an_unavailable_replay_store_is_503_never_a_challenge() {
+        assert_eq!(ErrorCode::DpopReplayStoreUnavailable.disposition(), Disposition::Unavailable);
+        assert!(!ErrorCode::DpopReplayStoreUnavailable.is_dpop());
     }
 
     #[test]

@@ -4,16 +4,17 @@
 use crate::algorithm::Alg;
 use crate::audience::ExpectedAudience;
 use crate::auth_info::AuthInfo;
-use crate::authorization;
+use crate::authorization::{self, Credentials};
 use crate::clock::Clock;
 use crate::config::{AuthConfig, AuthServer, Mode};
+use crate::dpop::{self, DpopMode, DpopVerifier, VerifiedProof};
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::fetch::Fetcher;
 use crate::jwks::Jwks;
 use crate::jwt;
 use crate::options::{AudienceOption, BearerOptions};
 use crate::recent::{self, Recent};
-use crate::response::{ChallengeContext, Rejection};
+use crate::response::{ChallengeContext, DpopChallenge, Presented, Rejection};
 use crate::scopes::{self, Requested};
 use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
@@ -68,6 +69,17 @@ pub struct Guard {
     clock: Arc<dyn Clock>,
     /// Tokens that passed verification lately, to tell which ones come back.
     recent: Recent,
+    /// DPoP proofs, with the `dpop` option on.
+    dpop: Option<DpopVerifier>,
+}
+
+/// How a request presented its access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presentation<'a> {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `Authorization: DPoP <token>` with a proof that passed every check.
+    Dpop(&'a VerifiedProof),
 }
 
 fn invalid(reason: &str) -> AuthError {
@@ -120,6 +132,11 @@ impl Guard {
                 }
             }
         }
+        if options.dpop.is_some() && options.resource.as_deref().and_then(crate::discovery::http_url).is_none() {
+            return Err(ConfigError::Invalid(
+                "`options.dpop` needs `options.resource`, an http(s) URL: a proof's `htu` is checked against its origin and the request path, never against the `Host` header.".into(),
+            ));
+        }
         let resource_metadata = options.resource.as_deref().and_then(|r| {
             config
                 .resource(r)
@@ -138,6 +155,10 @@ impl Guard {
             },
         };
         let scope = scopes::challenge_scope(&options.required_scopes);
+        let dpop = match (&options.dpop, options.resource.as_deref()) {
+            (Some(d), Some(resource)) => Some(DpopVerifier::new(d.clone(), resource, clock.clone())?),
+            _ => None,
+        };
         Ok(Guard {
             trusted: servers.into_iter().map(|server| Trusted { server, jwks: OnceLock::new() }).collect(),
             audience,
@@ -147,28 +168,75 @@ impl Guard {
             fetcher,
             clock,
             recent: Recent::new(recent::DEFAULT_CAPACITY),
+            dpop,
         })
     }
 
-    /// Extracts the bearer token from the `Authorization` header.
+    /// Extracts the bearer token from the `Authorization` header; in DPoP `'required'` mode a
+    /// well-formed `Bearer` header is refused.
     pub fn token<'a>(&self, header: Option<&'a str>) -> Result<&'a str, AuthError> {
-        authorization::bearer_token(header)
+        let token = authorization::bearer_token(header)?;
+        if self.dpop_required() {
+            return Err(AuthError::new(ErrorCode::DpopRequired));
+        }
+        Ok(token)
     }
 
-    /// The HTTP answer for a failure.
+    /// The HTTP answer for a failure of a request that came with the `Bearer` scheme.
     pub fn reject(&self, err: &AuthError) -> Rejection {
-        Rejection::render(err, &self.context, self.options.show_error_details)
+        self.reject_as(err, &self.options.required_scopes, Presented::Bearer, None)
+    }
+
+    /// The HTTP answer for a failure to read the `Authorization` header `header` of a request
+    /// that did not use the `DPoP` scheme.
+    pub fn reject_header(&self, err: &AuthError, header: Option<&str>) -> Rejection {
+        self.reject_as(err, &self.options.required_scopes, self.presented(header), None)
+    }
+
+    /// What an `Authorization` header that did not use the `DPoP` scheme presented: `Bearer`
+    /// when it names that scheme, else nothing usable.
+    pub fn presented(&self, header: Option<&str>) -> Presented {
+        let bearer = header.and_then(|h| h.split(' ').next()).is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
+        if bearer {
+            Presented::Bearer
+        } else {
+            Presented::Nothing
+        }
     }
 
     /// The HTTP answer for a failure of a request that needs the scopes `needed` (see
     /// [`Guard::needed`]): its 403 challenge names every one of them (but `offline_access`), so
     /// that the client steps up once.
     pub fn reject_for(&self, err: &AuthError, needed: &[String]) -> Rejection {
-        if err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice() {
-            let context = ChallengeContext { scope: scopes::challenge_scope(needed), ..self.context.clone() };
-            return Rejection::render(err, &context, self.options.show_error_details);
+        self.reject_as(err, needed, Presented::Bearer, None)
+    }
+
+    /// The HTTP answer for a failure of a request that needs the scopes `needed` and carried
+    /// `presented`; with the `dpop` option on, its challenge follows RFC 9449 §7.1 (see
+    /// [`Rejection::render_dpop`]) and `nonce` goes into `DPoP-Nonce`.
+    pub fn reject_as(
+        &self,
+        err: &AuthError,
+        needed: &[String],
+        presented: Presented,
+        nonce: Option<&str>,
+    ) -> Rejection {
+        let stepped_up =
+            err.code == ErrorCode::MissingRequiredScopes && needed != self.options.required_scopes.as_slice();
+        let context = if stepped_up {
+            Cow::Owned(ChallengeContext { scope: scopes::challenge_scope(needed), ..self.context.clone() })
+        } else {
+            Cow::Borrowed(&self.context)
+        };
+        let show = self.options.show_error_details;
+        match &self.dpop {
+            None => Rejection::render(err, &context, show),
+            Some(dpop) => {
+                let required = dpop.mode() == DpopMode::Required;
+                let challenge = DpopChallenge { algs: dpop.algs(), required, presented, nonce };
+                Rejection::render_dpop(err, &context, show, &challenge)
+            }
         }
-        self.reject(err)
     }
 
     fn trusted_issuers(&self) -> Value {
@@ -264,10 +332,14 @@ impl Guard {
             }
         };
         match verifier::judge(verdict) {
-            Judgement::Identity(info) => match self.authorize_for(&info, needed) {
-                Ok(()) => CustomDecision::Accept(info),
-                Err(e) => CustomDecision::Reject(e),
-            },
+            // A bound token (`cnf.jkt` among the claims the verifier returned) never passes as
+            // a bearer token here either.
+            Judgement::Identity(info) => {
+                match self.check_binding(&info, Presentation::Bearer).and_then(|()| self.authorize_for(&info, needed)) {
+                    Ok(()) => CustomDecision::Accept(info),
+                    Err(e) => CustomDecision::Reject(e),
+                }
+            }
             Judgement::Refused(e) => CustomDecision::Reject(e),
             Judgement::Forward => CustomDecision::Forward,
         }
@@ -341,6 +413,47 @@ impl Guard {
             }
         }
         Ok(())
+    }
+
+    /// Checks a verified identity's DPoP binding against how the token came (RFC 9449 §7.1): a
+    /// bound token (`cnf.jkt`) never passes as a bearer token, with or without the `dpop` option
+    /// (no downgrade); in `'required'` mode nothing passes as a bearer token; with the `DPoP`
+    /// scheme the token must be bound to the proof's key.
+    pub fn check_binding(&self, info: &AuthInfo, presented: Presentation<'_>) -> Result<(), AuthError> {
+        let bound = match &info.claims {
+            Some(claims) => dpop::bound_jkt(claims)?,
+            None => None,
+        };
+        match presented {
+            Presentation::Bearer if bound.is_some() => Err(AuthError::with_reason(
+                ErrorCode::DpopBoundToken,
+                "The token is DPoP-bound (`cnf.jkt`), yet it came with the `Bearer` scheme.",
+            )),
+            Presentation::Bearer if self.dpop_required() => Err(AuthError::new(ErrorCode::DpopRequired)),
+            Presentation::Bearer => Ok(()),
+            Presentation::Dpop(proof) => dpop::check_binding(bound, proof),
+        }
+    }
+
+    /// The DPoP verifier, when the `dpop` option is on.
+    pub fn dpop(&self) -> Option<&DpopVerifier> {
+        self.dpop.as_ref()
+    }
+
+    /// Whether the `dpop` option is on in `'required'` mode.
+    pub fn dpop_required(&self) -> bool {
+        self.dpop.as_ref().is_some_and(|d| d.mode() == DpopMode::Required)
+    }
+
+    /// Extracts the token of a request with the `DPoP` scheme (only with the `dpop` option on).
+    pub fn dpop_token<'a>(&self, header: Option<&'a str>) -> Result<&'a str, AuthError> {
+        match authorization::credentials(header)? {
+            Credentials::Dpop(token) => Ok(token),
+            Credentials::Bearer(_) => Err(AuthError::with_reason(
+                ErrorCode::InvalidAuthHeaderFormat,
+                "The authorization scheme is not `DPoP`.",
+            )),
+        }
     }
 
     /// The checked options this guard applies.
@@ -623,6 +736,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_custom_identity_with_cnf_jkt_is_a_bound_token_and_never_passes_as_a_bearer_token() {
+        let g = custom(json!({}));
+        let bound = identity(json!({ "claims": { "cnf": { "jkt": "A" } } }));
+        let d = g.verify_custom(async { returned(bound) }, &[]).await;
+        assert_eq!(rejected_code(d), Some(ErrorCode::DpopBoundToken));
+        let other = identity(json!({ "claims": { "cnf": { "x5t#S256": "m" } } }));
+        assert!(matches!(g.verify_custom(async { returned(other) }, &[]).await, CustomDecision::Accept(_)));
+    }
+
+    #[tokio::test]
     async fn a_verifier_that_never_settles_is_unavailable_after_the_timeout() {
         let g = custom(json!({ "verifyTimeout": 50 }));
         let started = std::time::Instant::now();
@@ -648,6 +771,79 @@ mod tests {
     async fn a_verifier_failure_is_forwarded() {
         let d = custom(json!({})).verify_custom(async { Some(Verdict::Failed) }, &[]).await;
         assert_eq!(d, CustomDecision::Forward);
+    }
+
+    fn with_cnf(cnf: Value) -> AuthInfo {
+        let mut c = claims(json!({}));
+        c["cnf"] = cnf;
+        let Value::Object(c) = c else { panic!("object") };
+        AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn unbound() -> AuthInfo {
+        let Value::Object(c) = claims(json!({})) else { panic!("object") };
+        AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn binding(s: &Setup, info: &AuthInfo, p: Presentation<'_>) -> Option<ErrorCode> {
+        s.guard.check_binding(info, p).err().map(|e| e.code)
+    }
+
+    #[test]
+    fn a_bound_token_never_passes_as_a_bearer_token_even_without_the_dpop_option() {
+        let s = setup(json!({}));
+        assert_eq!(binding(&s, &unbound(), Presentation::Bearer), None);
+        let bound = with_cnf(json!({ "jkt": "A" }));
+        assert_eq!(binding(&s, &bound, Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
+        let r = s.guard.reject(&AuthError::new(ErrorCode::DpopBoundToken));
+        assert_eq!(r.status, 401);
+        assert!(
+            r.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")),
+            "one Bearer challenge"
+        );
+        for odd in [json!({ "jkt": 5 }), json!("A")] {
+            assert_eq!(
+                binding(&s, &with_cnf(odd.clone()), Presentation::Bearer),
+                Some(ErrorCode::InvalidToken),
+                "{odd}"
+            );
+        }
+        assert_eq!(
+            binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), Presentation::Bearer),
+            None,
+            "other confirmations"
+        );
+    }
+
+    #[test]
+    fn with_the_dpop_scheme_the_token_must_be_bound_to_the_proof_key() {
+        let s = setup(json!({ "dpop": {} }));
+        let (a, b) = (VerifiedProof { jkt: "A".into() }, VerifiedProof { jkt: "B".into() });
+        let bound = with_cnf(json!({ "jkt": "A" }));
+        assert_eq!(binding(&s, &bound, Presentation::Dpop(&a)), None);
+        assert_eq!(binding(&s, &bound, Presentation::Dpop(&b)), Some(ErrorCode::DpopBindingMismatch), "another key");
+        assert_eq!(binding(&s, &unbound(), Presentation::Dpop(&a)), Some(ErrorCode::DpopBindingMismatch), "unbound");
+        assert_eq!(binding(&s, &unbound(), Presentation::Bearer), None, "allowed mode takes unbound Bearer tokens");
+        let required = setup(json!({ "dpop": { "mode": "required" } }));
+        assert_eq!(binding(&required, &unbound(), Presentation::Bearer), Some(ErrorCode::DpopRequired));
+        assert_eq!(required.guard.token(Some("Bearer abc")).err().map(|e| e.code), Some(ErrorCode::DpopRequired));
+        assert_eq!(required.guard.dpop_token(Some("DPoP abc")).ok(), Some("abc"));
+    }
+
+    #[test]
+    fn dpop_refusals_carry_the_dpop_challenge_and_missing_credentials_offer_both_schemes() {
+        let s = setup(json!({ "dpop": { "algorithms": ["ES256", "EdDSA"] } }));
+        let metadata = "resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource/mcp\"";
+        let missing = s.guard.reject_header(&AuthError::new(ErrorCode::MissingAuthHeader), None);
+        assert_eq!(missing.www_authenticate, Some(format!("Bearer {metadata}, DPoP algs=\"ES256 EdDSA\"")));
+        let proof = AuthError::new(ErrorCode::InvalidDpopProof);
+        let r = s.guard.reject_as(&proof, &[], Presented::Dpop, Some("n-1"));
+        assert_eq!(r.dpop_nonce.as_deref(), Some("n-1"));
+        assert!(r
+            .www_authenticate
+            .is_some_and(|h| h.starts_with("DPoP error=\"invalid_dpop_proof\"") && h.ends_with(metadata)));
+        let bearer = s.guard.reject_header(&AuthError::new(ErrorCode::InvalidToken), Some("Bearer x"));
+        assert!(bearer.www_authenticate.is_some_and(|h| h.starts_with("Bearer error=\"invalid_token\"")));
     }
 
     #[test]

@@ -37,6 +37,18 @@ impl std::fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
+    /// Parses one JWK (e.g. the `jwk` header of a DPoP proof) with the rules of a key set: `None`
+    /// for a key this library cannot or must not verify with.
+    pub fn from_jwk(jwk: &Map<String, Value>) -> Option<PublicKey> {
+        parse_key(jwk, None)
+    }
+
+    /// As [`PublicKey::from_jwk`], parsed for `alg` only (an RSA key is otherwise parsed once
+    /// for each of the six RSA algorithms): for a key used once, as a DPoP proof's `jwk` is.
+    pub fn from_jwk_for(jwk: &Map<String, Value>, alg: Alg) -> Option<PublicKey> {
+        parse_key(jwk, Some(alg))
+    }
+
     /// Whether this key may verify `alg`: the kind must fit, and a key `alg` must equal it.
     pub fn allows(&self, alg: Alg) -> bool {
         alg.key_kind() == self.kind && self.alg.is_none_or(|a| a == alg)
@@ -88,7 +100,7 @@ impl KeySet {
             doc.get("keys").and_then(Value::as_array).ok_or_else(|| "The JWKS has no `keys` array.".to_owned())?;
         let mut set = KeySet::default();
         for entry in entries {
-            match entry.as_object().and_then(parse_key) {
+            match entry.as_object().and_then(|jwk| parse_key(jwk, None)) {
                 Some(key) => set.keys.push(Arc::new(key)),
                 None => set.skipped += 1,
             }
@@ -127,7 +139,8 @@ fn b64_field(jwk: &Map<String, Value>, name: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(jwk.get(name)?.as_str()?).ok()
 }
 
-fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
+/// Parses one JWK; with `only`, for that algorithm alone.
+fn parse_key(jwk: &Map<String, Value>, only: Option<Alg>) -> Option<PublicKey> {
     if jwk.get("use").is_some_and(|u| u != "sig") {
         return None;
     }
@@ -181,7 +194,7 @@ fn parse_key(jwk: &Map<String, Value>) -> Option<PublicKey> {
     let parsed = Alg::ALL
         .iter()
         .copied()
-        .filter(|a| a.key_kind() == kind && alg.is_none_or(|only| only == *a))
+        .filter(|a| a.key_kind() == kind && alg.is_none_or(|k| k == *a) && only.is_none_or(|o| o == *a))
         .map(|a| key.parse(a).map(|parsed| (a, parsed)))
         .collect::<Option<Vec<_>>>()?;
     Some(PublicKey { kid, alg, kind, parsed })

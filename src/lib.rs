@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod delegated;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod fetch;
 pub mod guard;

@@ -3,6 +3,7 @@
 use crate::algorithm::Alg;
 use crate::claims::ClaimRules;
 use crate::config::{deny_unknown, object, present, type_error};
+use crate::dpop::{DpopMode, DpopOptions, ReplayStoreOption};
 use crate::error::ConfigError;
 use crate::jwks::JwksOptions;
 use crate::scopes::{OperationScopes, ScopeHierarchy, OFFLINE_ACCESS};
@@ -48,6 +49,87 @@ pub struct BearerOptions {
     pub operations: OperationScopes,
     /// `scopeHierarchy`, closed. Defaults to none.
     pub hierarchy: ScopeHierarchy,
+    /// `dpop`: DPoP proofs (RFC 9449). `None` without the option or with `mode: 'disabled'`.
+    pub dpop: Option<DpopOptions>,
+}
+
+/// The largest `dpop.iatWindow`: a proof should be short-lived, and the replay store keeps every
+/// `jti` that long. 3600 s.
+pub const DPOP_MAX_IAT_WINDOW: Duration = Duration::from_secs(3600);
+
+const DPOP: &[&str] = &["mode", "algorithms", "iatWindow", "nonce", "replayStore"];
+const REPLAY_STORE: &[&str] = &["redis"];
+
+/// Checks `options.dpop`; `Ok(None)` for `mode: 'disabled'` (every field is still checked).
+pub fn parse_dpop(v: &Value) -> Result<Option<DpopOptions>, ConfigError> {
+    let m = object(v, "options.dpop")?;
+    deny_unknown(m, "options.dpop", DPOP)?;
+    let mut o = DpopOptions::default();
+    let mut disabled = false;
+    if let Some(mode) = present(m, "mode") {
+        match mode.as_str() {
+            Some("allowed") => o.mode = DpopMode::Allowed,
+            Some("required") => o.mode = DpopMode::Required,
+            Some("disabled") => disabled = true,
+            _ => return Err(type_error("options.dpop.mode", "'allowed', 'required' or 'disabled'")),
+        }
+    }
+    if let Some(a) = present(m, "algorithms") {
+        let names = string_list(a, "options.dpop.algorithms")?;
+        if names.is_empty() {
+            return Err(type_error("options.dpop.algorithms", "a non-empty array of algorithm names"));
+        }
+        let mut algs: Vec<Alg> = Vec::with_capacity(names.len());
+        for n in &names {
+            let alg = Alg::parse(n).ok_or_else(|| {
+                ConfigError::Type(format!(
+                    "`options.dpop.algorithms` entry {n:?} is not supported; use asymmetric algorithms: {}.",
+                    Alg::ALL.map(Alg::as_str).join(", ")
+                ))
+            })?;
+            if !algs.contains(&alg) {
+                algs.push(alg);
+            }
+        }
+        o.algorithms = algs;
+    }
+    if let Some(w) = present(m, "iatWindow") {
+        let secs = parse_seconds(w, "options.dpop.iatWindow")?;
+        let max = DPOP_MAX_IAT_WINDOW.as_secs_f64();
+        if secs < 1.0 || secs > max {
+            return Err(type_error("options.dpop.iatWindow", &format!("a number of seconds from 1 to {max}")));
+        }
+        o.iat_window = Duration::from_secs_f64(secs);
+    }
+    if let Some(n) = present(m, "nonce") {
+        o.nonce = n.as_bool().ok_or_else(|| type_error("options.dpop.nonce", "a boolean"))?;
+    }
+    if let Some(r) = present(m, "replayStore") {
+        o.replay_store = match r {
+            Value::String(s) if s == "memory" => ReplayStoreOption::Memory,
+            Value::Object(store) => {
+                deny_unknown(store, "options.dpop.replayStore", REPLAY_STORE)?;
+                let url = present(store, "redis").and_then(Value::as_str).ok_or_else(|| {
+                    type_error("options.dpop.replayStore.redis", "a `redis://` or `rediss://` URL string")
+                })?;
+                ReplayStoreOption::Redis(redis_url(url)?)
+            }
+            _ => return Err(type_error("options.dpop.replayStore", "'memory' or `{ redis: 'redis://…' }`")),
+        };
+    }
+    Ok(if disabled { None } else { Some(o) })
+}
+
+/// A Redis URL must be `redis://` or `rediss://` with a host; the URL itself is never echoed
+/// (it may carry a password).
+fn redis_url(s: &str) -> Result<String, ConfigError> {
+    let ok = url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss") && u.has_host());
+    if !ok {
+        return Err(ConfigError::Invalid(
+            "`options.dpop.replayStore.redis` must be a `redis://` or `rediss://` URL with a host.".into(),
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 impl Default for BearerOptions {
@@ -64,6 +146,7 @@ impl Default for BearerOptions {
             jwks: JwksOptions::default(),
             operations: OperationScopes::default(),
             hierarchy: ScopeHierarchy::default(),
+            dpop: None,
         }
     }
 }
@@ -145,6 +228,7 @@ const TOP: &[&str] = &[
     "toolScopes",
     "scopesFor",
     "scopeHierarchy",
+    "dpop",
 ];
 const JWT_VERIFY: &[&str] = &["clockTolerance", "algorithms", "typ", "maxTokenAge", "requiredClaims"];
 const REMOTE: &[&str] = &["timeoutDuration", "cooldownDuration", "cacheMaxAge"];
@@ -193,6 +277,9 @@ impl BearerOptions {
                 )));
             }
             o.hierarchy = ScopeHierarchy::new(&edges);
+        }
+        if let Some(d) = present(map, "dpop") {
+            o.dpop = parse_dpop(d)?;
         }
         if let Some(b) = present(map, "showErrorDetails") {
             o.show_error_details = b.as_bool().ok_or_else(|| type_error("options.showErrorDetails", "a boolean"))?;
@@ -253,6 +340,11 @@ impl BearerOptions {
                 return Err(ConfigError::Type(format!(
                     "`options.{key}` applies to `bearerAuth('jwt')` only, not to a custom verification function."
                 )));
+            }
+            if present(map, "dpop").is_some() {
+                return Err(ConfigError::Type(
+                    "`options.dpop` applies to `bearerAuth('jwt')` and `bearerAuth('introspection')`, not to a custom verification function.".into(),
+                ));
             }
         }
         Self::parse(v)
@@ -431,6 +523,85 @@ mod tests {
             assert!(parse(json!({ "requiredScopes": [bad] })).is_err(), "{bad:?}");
         }
         assert!(parse(json!({ "requiredScopes": ["read:notes", "https://x/y"] })).is_ok());
+    }
+
+    #[test]
+    fn dpop_options_default_to_allowed_mode_with_the_contract_algorithms() {
+        let o = parse(json!({ "dpop": {} })).unwrap_or_else(|e| panic!("{e}"));
+        let d = o.dpop.unwrap_or_else(|| panic!("off"));
+        assert_eq!(d, DpopOptions::default());
+        assert_eq!(d.mode, DpopMode::Allowed);
+        assert_eq!(d.algorithms, [Alg::ES256, Alg::ES384, Alg::EdDSA, Alg::RS256, Alg::PS256]);
+        assert_eq!(
+            (d.iat_window, d.nonce, d.replay_store),
+            (Duration::from_secs(300), false, ReplayStoreOption::Memory)
+        );
+        assert_eq!(parse(json!({})).map(|o| o.dpop), Ok(None), "off without the option");
+    }
+
+    #[test]
+    fn every_dpop_option_is_read_and_disabled_turns_it_off() {
+        let o = parse(json!({ "dpop": { "mode": "required", "algorithms": ["EdDSA", "ES256", "EdDSA"],
+            "iatWindow": "2m", "nonce": true, "replayStore": { "redis": "rediss://:pw@cache.internal:6380/2" } } }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let d = o.dpop.unwrap_or_else(|| panic!("off"));
+        assert_eq!(d.mode, DpopMode::Required);
+        assert_eq!(d.algorithms, [Alg::EdDSA, Alg::ES256], "duplicates dropped");
+        assert_eq!((d.iat_window, d.nonce), (Duration::from_secs(120), true));
+        assert_eq!(d.replay_store, ReplayStoreOption::Redis("rediss://:pw@cache.internal:6380/2".into()));
+        let off = parse(json!({ "dpop": { "mode": "disabled", "nonce": true } }));
+        assert_eq!(off.map(|o| o.dpop), Ok(None));
+        assert!(parse(json!({ "dpop": { "mode": "disabled", "nonce": "yes" } })).is_err(), "still checked");
+    }
+
+    #[test]
+    fn bad_dpop_options_name_their_field_and_never_echo_a_redis_url() {
+        for (bad, message) in [
+            (json!({ "dpop": true }), "`options.dpop` must be an object."),
+            (json!({ "dpop": { "nonces": true } }), "Unknown option `options.dpop.nonces`"),
+            (
+                json!({ "dpop": { "mode": "optional" } }),
+                "`options.dpop.mode` must be 'allowed', 'required' or 'disabled'.",
+            ),
+            (json!({ "dpop": { "algorithms": [] } }), "`options.dpop.algorithms` must be a non-empty array"),
+            (
+                json!({ "dpop": { "algorithms": ["HS256"] } }),
+                "`options.dpop.algorithms` entry \"HS256\" is not supported",
+            ),
+            (
+                json!({ "dpop": { "algorithms": ["none"] } }),
+                "`options.dpop.algorithms` entry \"none\" is not supported",
+            ),
+            (
+                json!({ "dpop": { "iatWindow": 0 } }),
+                "`options.dpop.iatWindow` must be a number of seconds from 1 to 3600.",
+            ),
+            (
+                json!({ "dpop": { "iatWindow": 7200 } }),
+                "`options.dpop.iatWindow` must be a number of seconds from 1 to 3600.",
+            ),
+            (json!({ "dpop": { "iatWindow": "soon" } }), "`options.dpop.iatWindow` must be a non-negative number"),
+            (json!({ "dpop": { "nonce": 1 } }), "`options.dpop.nonce` must be a boolean."),
+            (json!({ "dpop": { "replayStore": "redis" } }), "`options.dpop.replayStore` must be 'memory' or"),
+            (
+                json!({ "dpop": { "replayStore": { "url": "redis://x" } } }),
+                "Unknown option `options.dpop.replayStore.url`",
+            ),
+            (
+                json!({ "dpop": { "replayStore": { "redis": 6379 } } }),
+                "`options.dpop.replayStore.redis` must be a `redis://`",
+            ),
+            (
+                json!({ "dpop": { "replayStore": { "redis": "http://:secret@host" } } }),
+                "`options.dpop.replayStore.redis` must be a `redis://` or `rediss://` URL with a host.",
+            ),
+        ] {
+            let got = parse(bad.clone()).err().unwrap_or_default();
+            assert!(got.starts_with(message), "{bad}: {got}");
+            assert!(!got.contains("secret"), "{got}");
+        }
+        let custom = BearerOptions::parse_custom(Some(&json!({ "dpop": {} }))).err();
+        assert!(custom.is_some_and(|e| e.message().contains("`options.dpop` applies to `bearerAuth('jwt')`")));
     }
 
     #[test]

@@ -1,7 +1,41 @@
 //! The RFC 9728 protected resource metadata document of a configured resource.
 
+use crate::algorithm::Alg;
 use crate::config::ProtectedResource;
+use crate::dpop::{DpopMode, DpopOptions};
 use serde_json::{Map, Value};
+
+/// What the DPoP-enabled middlewares of one resource advertise in its metadata (RFC 9449 §5.1,
+/// RFC 9728 §2): every proof algorithm one of them accepts, and whether one requires DPoP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DpopAdvert {
+    /// `dpop_signing_alg_values_supported`, in the order first configured.
+    pub algorithms: Vec<Alg>,
+    /// `dpop_bound_access_tokens_required`.
+    pub required: bool,
+}
+
+impl DpopAdvert {
+    /// Adds what one middleware's `dpop` options accept.
+    pub fn add(&mut self, options: &DpopOptions) {
+        for alg in &options.algorithms {
+            if !self.algorithms.contains(alg) {
+                self.algorithms.push(*alg);
+            }
+        }
+        self.required |= options.mode == DpopMode::Required;
+    }
+
+    /// Writes the advertised members into a metadata document; a configured value of the same
+    /// name is replaced by what the middlewares actually do.
+    pub fn apply(&self, doc: &mut Map<String, Value>) {
+        let algs = self.algorithms.iter().map(|a| Value::String(a.as_str().to_owned())).collect();
+        doc.insert("dpop_signing_alg_values_supported".into(), Value::Array(algs));
+        if self.required {
+            doc.insert("dpop_bound_access_tokens_required".into(), Value::Bool(true));
+        }
+    }
+}
 
 /// `scopesSupported` → `scopes_supported`.
 pub fn snake_case(name: &str) -> String {
@@ -70,6 +104,29 @@ mod tests {
                 "resource_name": "Notes",
                 "bearer_methods_supported": ["header"]
             })
+        );
+    }
+
+    #[test]
+    fn dpop_middlewares_advertise_the_union_of_their_algorithms_and_whether_one_requires_it() {
+        let mut advert = DpopAdvert::default();
+        let allowed = DpopOptions { algorithms: vec![Alg::ES256, Alg::EdDSA], ..DpopOptions::default() };
+        let required = DpopOptions {
+            algorithms: vec![Alg::PS256, Alg::ES256],
+            mode: DpopMode::Required,
+            ..DpopOptions::default()
+        };
+        advert.add(&allowed);
+        let mut doc = Map::new();
+        advert.apply(&mut doc);
+        assert_eq!(Value::Object(doc), json!({ "dpop_signing_alg_values_supported": ["ES256", "EdDSA"] }));
+        advert.add(&required);
+        let mut doc = Map::new();
+        advert.apply(&mut doc);
+        assert_eq!(
+            Value::Object(doc),
+            json!({ "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256"],
+                    "dpop_bound_access_tokens_required": true })
         );
     }
 

@@ -1,6 +1,6 @@
 //! Turning an error into the HTTP answer: status, JSON body and headers (RFC 6750 §3).
 
-use crate::challenge::Challenge;
+use crate::challenge::{Challenge, Scheme};
 use crate::error::{AuthError, Disposition, ErrorCode};
 use serde_json::{Map, Value};
 
@@ -15,6 +15,32 @@ pub struct Rejection {
     pub www_authenticate: Option<String>,
     /// `Retry-After` in seconds, on 503.
     pub retry_after: Option<u64>,
+    /// `DPoP-Nonce`: the server nonce the client must use (RFC 9449 §8), when nonces are on.
+    pub dpop_nonce: Option<String>,
+}
+
+/// How the refused request presented its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presented {
+    /// No `Authorization` header, or one of another scheme.
+    Nothing,
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP`.
+    Dpop,
+}
+
+/// The DPoP facts of a refusal by a middleware that has DPoP on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpopChallenge<'a> {
+    /// The accepted proof algorithms, space-separated (`algs`).
+    pub algs: &'a str,
+    /// `'required'` mode: only the `DPoP` scheme is offered.
+    pub required: bool,
+    /// What the request carried.
+    pub presented: Presented,
+    /// The nonce to send in `DPoP-Nonce`, when nonces are on.
+    pub nonce: Option<&'a str>,
 }
 
 /// The endpoint facts every challenge carries.
@@ -53,12 +79,14 @@ impl Rejection {
                     error_description: error.map(|_| err.code.description()),
                     scope: ctx.scope.as_deref(),
                     resource_metadata: ctx.resource_metadata.as_deref(),
+                    ..Default::default()
                 };
                 Rejection {
                     status,
                     body: Value::Object(b).to_string(),
                     www_authenticate: Some(challenge.to_header_value()),
                     retry_after: None,
+                    dpop_nonce: None,
                 }
             }
             Disposition::Unavailable => {
@@ -75,6 +103,7 @@ impl Rejection {
                     body: Value::Object(b).to_string(),
                     www_authenticate: None,
                     retry_after: Some(secs),
+                    dpop_nonce: None,
                 }
             }
             Disposition::ServerError => {
@@ -105,9 +134,51 @@ impl Rejection {
                     }
                     b.insert("cause".into(), Value::Object(inner));
                 }
-                Rejection { status: 500, body: Value::Object(b).to_string(), www_authenticate: None, retry_after: None }
+                Rejection {
+                    status: 500,
+                    body: Value::Object(b).to_string(),
+                    www_authenticate: None,
+                    retry_after: None,
+                    dpop_nonce: None,
+                }
             }
         }
+    }
+
+    /// Renders `err` for a middleware with DPoP on: as [`Rejection::render`], with the challenge
+    /// of RFC 9449 §7.1 and `DPoP-Nonce`.
+    ///
+    /// The challenge uses the `DPoP` scheme (with `algs`) for a DPoP error, for a request that
+    /// used the `DPoP` scheme, and in `'required'` mode. A request without credentials in
+    /// `'allowed'` mode gets both: `Bearer …, DPoP algs="…"`. Otherwise it stays `Bearer`.
+    pub fn render_dpop(
+        err: &AuthError,
+        ctx: &ChallengeContext,
+        show_details: bool,
+        dpop: &DpopChallenge<'_>,
+    ) -> Rejection {
+        let mut r = Rejection::render(err, ctx, show_details);
+        r.dpop_nonce = dpop.nonce.map(str::to_owned);
+        let Disposition::Challenge { error, .. } = err.code.disposition() else { return r };
+        let dpop_only = err.code.is_dpop() || dpop.presented == Presented::Dpop || dpop.required;
+        if dpop_only {
+            let challenge = Challenge {
+                scheme: Scheme::Dpop,
+                error,
+                error_description: error.map(|_| err.code.description()),
+                scope: ctx.scope.as_deref(),
+                algs: Some(dpop.algs),
+                resource_metadata: ctx.resource_metadata.as_deref(),
+            };
+            r.www_authenticate = Some(challenge.to_header_value());
+        } else if dpop.presented == Presented::Nothing {
+            let offer = Challenge { scheme: Scheme::Dpop, algs: Some(dpop.algs), ..Default::default() };
+            if let Some(bearer) = r.www_authenticate.as_mut() {
+                bearer.push_str(", ");
+                bearer.push_str(&offer.to_header_value());
+            }
+        }
+        r
     }
 }
 
@@ -199,6 +270,90 @@ mod tests {
         let r = Rejection::render(&AuthError::unavailable("down", Duration::from_millis(1500)), &ctx(), false);
         assert_eq!((r.status, r.retry_after, r.www_authenticate.clone()), (503, Some(2), None));
         assert_eq!(json_body(&r)["error"], "temporarily_unavailable");
+    }
+
+    fn dpop(presented: Presented, required: bool) -> DpopChallenge<'static> {
+        DpopChallenge { algs: "ES256 EdDSA", required, presented, nonce: None }
+    }
+
+    #[test]
+    fn a_dpop_error_gets_a_dpop_challenge_with_algs_and_metadata() {
+        let err = AuthError::with_reason(ErrorCode::InvalidDpopProof, "The DPoP proof `htu` is not the request URL.");
+        let r = Rejection::render_dpop(&err, &ctx(), false, &dpop(Presented::Dpop, false));
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.www_authenticate.as_deref(),
+            Some(
+                "DPoP error=\"invalid_dpop_proof\", error_description=\"The DPoP proof is missing, malformed or invalid.\", \
+                 scope=\"read write\", algs=\"ES256 EdDSA\", resource_metadata=\"https://r/.well-known/oauth-protected-resource/mcp\""
+            )
+        );
+        assert_eq!(json_body(&r)["error"], "invalid_dpop_proof");
+        assert!(json_body(&r).get("cause").is_none());
+        assert_eq!(
+            json_body(&Rejection::render_dpop(&err, &ctx(), true, &dpop(Presented::Dpop, false)))["cause"],
+            "The DPoP proof `htu` is not the request URL."
+        );
+    }
+
+    #[test]
+    fn a_binding_mismatch_is_invalid_token_under_the_dpop_scheme() {
+        let err = AuthError::new(ErrorCode::DpopBindingMismatch);
+        let r = Rejection::render_dpop(&err, &ChallengeContext::default(), false, &dpop(Presented::Dpop, false));
+        assert!(r.www_authenticate.as_deref().unwrap_or_default().starts_with("DPoP error=\"invalid_token\""));
+        assert_eq!(json_body(&r)["error"], "dpop_binding_mismatch");
+    }
+
+    #[test]
+    fn without_credentials_allowed_mode_offers_both_schemes_and_required_mode_only_dpop() {
+        let missing = AuthError::new(ErrorCode::MissingAuthHeader);
+        let both = Rejection::render_dpop(&missing, &ctx(), false, &dpop(Presented::Nothing, false));
+        assert_eq!(
+            both.www_authenticate.as_deref(),
+            Some(
+                "Bearer scope=\"read write\", resource_metadata=\"https://r/.well-known/oauth-protected-resource/mcp\", \
+                 DPoP algs=\"ES256 EdDSA\""
+            )
+        );
+        let only = Rejection::render_dpop(&missing, &ctx(), false, &dpop(Presented::Nothing, true));
+        assert_eq!(
+            only.www_authenticate.as_deref(),
+            Some(
+                "DPoP scope=\"read write\", algs=\"ES256 EdDSA\", \
+                 resource_metadata=\"https://r/.well-known/oauth-protected-resource/mcp\""
+            )
+        );
+    }
+
+    #[test]
+    fn a_bearer_request_in_allowed_mode_keeps_the_bearer_challenge() {
+        let err = AuthError::new(ErrorCode::InvalidToken);
+        let r = Rejection::render_dpop(&err, &ctx(), false, &dpop(Presented::Bearer, false));
+        assert_eq!(r.www_authenticate, Rejection::render(&err, &ctx(), false).www_authenticate);
+    }
+
+    #[test]
+    fn scope_failures_stay_403_and_use_the_scheme_the_request_used() {
+        let err = AuthError::missing_scopes(vec!["write".into()]);
+        let r = Rejection::render_dpop(&err, &ctx(), false, &dpop(Presented::Dpop, false));
+        assert_eq!(r.status, 403);
+        assert!(r.www_authenticate.as_deref().unwrap_or_default().starts_with("DPoP error=\"insufficient_scope\""));
+    }
+
+    #[test]
+    fn the_nonce_rides_on_every_answer_and_use_dpop_nonce_is_a_dpop_challenge() {
+        let nonce = DpopChallenge { nonce: Some("n-1"), ..dpop(Presented::Dpop, false) };
+        let r = Rejection::render_dpop(&AuthError::new(ErrorCode::UseDpopNonce), &ctx(), false, &nonce);
+        assert_eq!((r.status, r.dpop_nonce.as_deref()), (401, Some("n-1")));
+        assert!(r.www_authenticate.as_deref().unwrap_or_default().starts_with("DPoP error=\"use_dpop_nonce\""));
+        let down = AuthError {
+            retry_after: Some(Duration::from_secs(1)),
+            ..AuthError::new(ErrorCode::DpopReplayStoreUnavailable)
+        };
+        let r = Rejection::render_dpop(&down, &ctx(), false, &nonce);
+        assert_eq!((r.status, r.retry_after, r.www_authenticate.as_deref()), (503, Some(1), None));
+        assert_eq!(json_body(&r)["error"], "temporarily_unavailable");
+        assert_eq!(r.dpop_nonce.as_deref(), Some("n-1"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ import {
   type BearerAuthIntrospectionOptions,
   type IntrospectionOptions,
   type BearerAuthOptions,
+  type DpopOptions,
   type MCPAuthConfig,
   type MCPAuthJwtVerificationErrorCode,
   type McpOperation,
@@ -332,3 +333,29 @@ mcpAuth.bearerAuth('introspection', { resource, introspection: { clientId: 'rs',
 mcpAuth.bearerAuth('introspection', { resource, introspection, jwtVerify: { algorithms: ['RS256'] } });
 // @ts-expect-error the key set options are JWT mode's
 mcpAuth.bearerAuth('introspection', { resource, introspection, remoteJwkSet: { cacheMaxAge: 1 } });
+
+// --- DPoP (RFC 9449) ------------------------------------------------------------------------
+
+const dpop: DpopOptions = {
+  mode: 'required',
+  algorithms: ['ES256', 'EdDSA'],
+  iatWindow: '2m',
+  nonce: true,
+  replayStore: { redis: 'redis://127.0.0.1:6379' },
+};
+const dpopAuth: express.RequestHandler = mcpAuth.bearerAuth('jwt', { resource, dpop });
+app.use('/dpop-memory', mcpAuth.bearerAuth('jwt', { resource, dpop: {} }));
+app.use('/dpop-opaque', mcpAuth.bearerAuth('introspection', { resource, introspection, dpop: { replayStore: 'memory' } }));
+app.get('/dpop', dpopAuth, (req) => {
+  const kind: 'DPoP' | undefined = req.auth?.tokenType;
+  const jkt: string | undefined = req.auth?.dpop?.jkt;
+  void [kind, jkt];
+});
+// @ts-expect-error three modes only
+mcpAuth.bearerAuth('jwt', { resource, dpop: { mode: 'optional' } });
+// @ts-expect-error symmetric algorithms cannot sign proofs
+mcpAuth.bearerAuth('jwt', { resource, dpop: { algorithms: ['HS256'] } });
+// @ts-expect-error a replay store is 'memory' or { redis }
+mcpAuth.bearerAuth('jwt', { resource, dpop: { replayStore: 'redis' } });
+// @ts-expect-error custom verifiers take no dpop option
+mcpAuth.bearerAuth(syncVerify, { dpop: {} });

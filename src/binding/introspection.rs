@@ -25,6 +25,7 @@ pub fn introspection_guard(
             .map_err(to_napi_error)?;
     let guard =
         Guard::new(&auth.config, options, false, auth.fetcher.clone(), auth.clock.clone()).map_err(to_napi_error)?;
+    auth.advertise(guard.options());
     Ok(NativeGuard::new(guard, Judge::Introspection(Arc::new(introspector)), done))
 }
 

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod discovery;
+mod dpop;
 mod inspect;
 mod introspection;
 mod operation;
@@ -15,10 +16,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AuthConfig, Mode};
 use crate::error::{AuthError, ConfigError, ErrorCode};
 use crate::fetch::{Fetcher, HttpFetcher};
-use crate::guard::{CustomDecision, Guard};
+use crate::guard::{CustomDecision, Guard, Presentation};
 use crate::introspection::Introspector;
 use crate::options::BearerOptions;
-use crate::resource_metadata;
+use crate::resource_metadata::{self, DpopAdvert};
+use crate::response::Presented;
 use crate::scopes::Requested;
 use delivery::{Delivery, DoneFn};
 use napi::bindgen_prelude::spawn;
@@ -26,10 +28,12 @@ use napi_derive::napi;
 use operation::JsRequested;
 use outcome::Outcome;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use verifier::{JsVerdict, VerifierFn, Waiting};
 
@@ -97,6 +101,27 @@ pub struct NativeMcpAuth {
     config: Arc<AuthConfig>,
     fetcher: Arc<dyn Fetcher>,
     clock: Arc<dyn Clock>,
+    /// What the DPoP middlewares made so far advertise, by resource identifier.
+    adverts: Mutex<HashMap<String, DpopAdvert>>,
+    /// Counts changes of `adverts`, so that a router made earlier knows to rebuild its documents.
+    documents_version: AtomicU32,
+}
+
+impl NativeMcpAuth {
+    /// Records that a middleware for `options.resource` has DPoP on, for the resource's metadata.
+    fn advertise(&self, options: &BearerOptions) {
+        let (Some(dpop), Some(resource)) = (&options.dpop, options.resource.as_deref()) else { return };
+        if self.config.resource(resource).is_none() {
+            return;
+        }
+        let mut adverts = self.adverts.lock().unwrap_or_else(PoisonError::into_inner);
+        let advert = adverts.entry(resource.to_owned()).or_default();
+        let before = advert.clone();
+        advert.add(dpop);
+        if *advert != before {
+            self.documents_version.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 #[napi]
@@ -105,22 +130,39 @@ impl NativeMcpAuth {
     #[napi(constructor, catch_unwind)]
     pub fn new(config: Option<Value>) -> napi::Result<Self, ThrowCode> {
         let config = AuthConfig::parse(&config.unwrap_or(Value::Null)).map_err(to_napi_error)?;
-        Ok(Self { config: Arc::new(config), fetcher: Arc::new(HttpFetcher), clock: Arc::new(SystemClock::default()) })
+        Ok(Self {
+            config: Arc::new(config),
+            fetcher: Arc::new(HttpFetcher),
+            clock: Arc::new(SystemClock::default()),
+            adverts: Mutex::default(),
+            documents_version: AtomicU32::new(0),
+        })
     }
 
-    /// The RFC 9728 documents to serve: one per resource, with its metadata URL.
+    /// The RFC 9728 documents to serve: one per resource, with its metadata URL, advertising
+    /// DPoP as the middlewares made so far do.
     #[napi]
     pub fn resource_documents(&self) -> Vec<ResourceDocument> {
+        let adverts = self.adverts.lock().unwrap_or_else(PoisonError::into_inner);
         match &self.config.mode {
             Mode::Legacy(_) => Vec::new(),
             Mode::Resources(list) => list
                 .iter()
-                .map(|r| ResourceDocument {
-                    metadata_url: r.metadata_url.clone(),
-                    document: Value::Object(resource_metadata::document(r)).to_string(),
+                .map(|r| {
+                    let mut doc = resource_metadata::document(r);
+                    if let Some(advert) = adverts.get(&r.resource) {
+                        advert.apply(&mut doc);
+                    }
+                    ResourceDocument { metadata_url: r.metadata_url.clone(), document: Value::Object(doc).to_string() }
                 })
                 .collect(),
         }
+    }
+
+    /// Changes whenever [`NativeMcpAuth::resource_documents`] would return other documents.
+    #[napi(getter)]
+    pub fn documents_version(&self) -> u32 {
+        self.documents_version.load(Ordering::Relaxed)
     }
 
     /// Whether the configuration is the legacy `{ server }` form.
@@ -136,6 +178,7 @@ impl NativeMcpAuth {
         let options = BearerOptions::parse(options.as_ref()).map_err(to_napi_error)?;
         let guard =
             Guard::new(&self.config, options, true, self.fetcher.clone(), self.clock.clone()).map_err(to_napi_error)?;
+        self.advertise(guard.options());
         Ok(NativeGuard::new(guard, Judge::Jwt, done))
     }
 
@@ -202,6 +245,10 @@ impl<F: Future> Future for CatchUnwind<F> {
 /// The outcome for the identity `info` a token stands for, on a request that needs the scopes
 /// `needed`: accepted, or refused by the guard's issuer, audience and scope checks.
 fn authorized(guard: &Guard, info: AuthInfo, needed: &[String]) -> Outcome {
+    // A DPoP-bound token came with the `Bearer` scheme: refused, with or without the option.
+    if let Err(e) = guard.check_binding(&info, Presentation::Bearer) {
+        return Outcome::rejected(guard.reject(&e));
+    }
     match guard.authorize_for(&info, needed) {
         Ok(()) => Outcome::accepted(info),
         // With per-operation scopes the glue keeps the identity, not the refusal: the same token
@@ -318,31 +365,108 @@ impl NativeGuard {
         };
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
-            Err(e) => return Some(Outcome::rejected(self.guard.reject(&e))),
+            // With DPoP nonces on, the refusal (a challenge that offers DPoP) carries the nonce,
+            // which may have to be read from Redis: it is answered on the runtime.
+            Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                let presented = self.guard.presented(authorization.as_deref());
+                self.run(call_id, None, move |guard, _, _| async move { dpop::refused(&guard, &e, presented).await });
+                return None;
+            }
+            Err(e) => return Some(Outcome::rejected(self.guard.reject_header(&e, authorization.as_deref()))),
         };
+        self.run(call_id, needed, move |guard, judge, needed| async move {
+            let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
+            match judge {
+                Judge::Jwt => jwt_outcome(&guard, &token, needed).await,
+                Judge::Custom { settle, waiting } => {
+                    custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await
+                }
+                Judge::Introspection(introspector) => {
+                    introspection::outcome(&guard, &introspector, &token, needed).await
+                }
+            }
+        });
+        None
+    }
+
+    /// With the `dpop` option on: verifies a request whose `Authorization` header uses the
+    /// `DPoP` scheme, with its `method`, `url` (`req.originalUrl`) and every `DPoP` header value
+    /// (`proofs`), as [`NativeGuard::verify`] does. Every such request is judged anew: a proof
+    /// is good once.
+    #[napi(catch_unwind, ts_return_type = "Outcome | null")]
+    pub fn verify_dpop(
+        &self,
+        authorization: Option<String>,
+        call_id: u32,
+        method: String,
+        url: String,
+        proofs: Vec<String>,
+        operation: Option<JsRequested>,
+    ) -> Option<Outcome> {
+        let checked = self.dpop_needs(operation).and_then(|needed| {
+            let token = self.guard.dpop_token(authorization.as_deref())?;
+            Ok((needed, token.to_owned()))
+        });
+        let (needed, token) =
+            match checked {
+                Ok(checked) => checked,
+                // Answered at once, unless the answer must carry a nonce (which may come from Redis).
+                Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                    self.run(call_id, None, move |guard, _, _| async move {
+                        dpop::refused(&guard, &e, Presented::Dpop).await
+                    });
+                    return None;
+                }
+                Err(e) => {
+                    let required = &self.guard.options().required_scopes;
+                    return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
+                }
+            };
+        let call = dpop::DpopCall { method, url, proofs };
+        self.run(call_id, needed, move |guard, judge, needed| async move {
+            let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
+            dpop::outcome(&guard, &judge, &token, &call, needed).await
+        });
+        None
+    }
+
+    /// Whether the `dpop` option is on: only then does the glue send requests with the `DPoP`
+    /// scheme to [`NativeGuard::verify_dpop`].
+    #[napi(getter)]
+    pub fn dpop(&self) -> bool {
+        self.guard.dpop().is_some()
+    }
+}
+
+impl NativeGuard {
+    /// The scopes a DPoP request for `operation` needs beyond `requiredScopes` (`None`: none).
+    fn dpop_needs(&self, operation: Option<JsRequested>) -> Result<Option<Vec<String>>, AuthError> {
+        match operation.map(Requested::from) {
+            Some(requested) if self.guard.per_operation() => {
+                Ok(Some(self.guard.needed(Some(&requested))?.into_owned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs `work` on the tokio runtime for the request `call_id` that needs the scopes `needed`
+    /// (`None`: `requiredScopes`), and delivers its outcome to `done`; a panic becomes a 500.
+    fn run<W, F>(&self, call_id: u32, needed: Option<Vec<String>>, work: W)
+    where
+        W: FnOnce(Arc<Guard>, Judge, Option<Vec<String>>) -> F + Send + 'static,
+        F: Future<Output = Outcome> + Send + 'static,
+    {
         let guard = self.guard.clone();
         let done = self.done.clone();
         let judge = self.judge.clone();
         spawn(async move {
-            let work = async {
-                let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
-                match judge {
-                    Judge::Jwt => jwt_outcome(&guard, &token, needed).await,
-                    Judge::Custom { settle, waiting } => {
-                        custom_outcome(&guard, &settle, &waiting, token, call_id, needed).await
-                    }
-                    Judge::Introspection(introspector) => {
-                        introspection::outcome(&guard, &introspector, &token, needed).await
-                    }
-                }
-            };
+            let work = work(guard.clone(), judge, needed);
             // A bug must answer the request with a 500, not leave it (and Node) waiting forever.
             let outcome = CatchUnwind(Box::pin(work))
                 .await
                 .unwrap_or_else(|| Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError))));
             done.deliver(call_id, outcome);
         });
-        None
     }
 }
 

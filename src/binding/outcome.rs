@@ -24,10 +24,26 @@ struct AuthJson<'a> {
     expires_at: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     claims: Option<&'a Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop: Option<DpopJson<'a>>,
+}
+
+/// `req.auth.dpop` of a request that used the `DPoP` scheme.
+#[derive(Serialize)]
+struct DpopJson<'a> {
+    jkt: &'a str,
 }
 
 /// The JSON text of `info` for `Outcome.auth` (its `token` left empty).
 pub fn auth_json(info: &AuthInfo) -> String {
+    dpop_auth_json(info, None)
+}
+
+/// The JSON text of `info` for `Outcome.auth`; with `jkt`, the request used the `DPoP` scheme
+/// with a proof of that key: `tokenType: 'DPoP'` and `dpop: { jkt }` are added.
+pub fn dpop_auth_json(info: &AuthInfo, jkt: Option<&str>) -> String {
     let json = AuthJson {
         token: "",
         issuer: &info.issuer,
@@ -37,6 +53,8 @@ pub fn auth_json(info: &AuthInfo) -> String {
         audience: info.audience.as_ref().map(Audience::to_json),
         expires_at: info.expires_at,
         claims: info.claims.as_ref(),
+        token_type: jkt.map(|_| "DPoP"),
+        dpop: jkt.map(|jkt| DpopJson { jkt }),
     };
     // Sized once for a typical identity, so that serializing does not grow the buffer step by step.
     let mut text = Vec::with_capacity(1024);
@@ -72,12 +90,24 @@ pub struct Outcome {
     pub key_epoch: Option<f64>,
     /// The request's call id, on outcomes delivered in a batch to `done`.
     pub call_id: Option<u32>,
+    /// `DPoP-Nonce`: the nonce the client's next proof must carry, on DPoP answers with nonces on.
+    pub dpop_nonce: Option<String>,
 }
 
 impl Outcome {
     /// The request may proceed as `info`.
     pub fn accepted(info: AuthInfo) -> Self {
         Outcome { auth: Some(auth_json(&info)), ..Self::empty(200) }
+    }
+
+    /// The request, which used the `DPoP` scheme with a proof of the key `jkt`, may proceed as `info`.
+    pub fn accepted_dpop(info: &AuthInfo, jkt: &str) -> Self {
+        Outcome { auth: Some(dpop_auth_json(info, Some(jkt))), ..Self::empty(200) }
+    }
+
+    /// Adds the `DPoP-Nonce` to send.
+    pub fn with_nonce(self, nonce: Option<String>) -> Self {
+        Outcome { dpop_nonce: nonce, ..self }
     }
 
     /// Custom mode: the request may proceed as the verifier's own result, which the glue kept.
@@ -113,6 +143,7 @@ impl Outcome {
             reuse_until: None,
             key_epoch: None,
             call_id: None,
+            dpop_nonce: None,
         }
     }
 
@@ -128,6 +159,7 @@ impl Outcome {
             reuse_until: None,
             key_epoch: None,
             call_id: None,
+            dpop_nonce: r.dpop_nonce,
         }
     }
 }
