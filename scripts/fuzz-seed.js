@@ -50,6 +50,9 @@ for (const [name, t] of Object.entries(tokens)) {
 }
 for (const [i, h] of ['Bearer', 'bearer abc', 'Basic dXNlcjpwYXNz', 'Bearer a b', 'Bearer a==', 'Bearer a\r\nb',
   'Bearer\tx', 'Bearer a, Bearer b'].entries()) out('authorization', `h${i}`, h);
+for (const [i, h] of ['DPoP', 'dpop abc', `DPoP ${tokens.es256}`, 'DPoP a b', 'DPoP a==', 'DPoP a,b', 'DPoPx abc'].entries()) {
+  out('authorization', `dpop${i}`, h);
+}
 
 const jwks = fs.readFileSync(path.join(keys, 'jwks.json'));
 out('jwks_parse', 'fixture', jwks);

@@ -1,8 +1,9 @@
-//! `Authorization` header parsing, and the challenge rendered for whatever it rejects.
+//! `Authorization` header parsing (`bearer_token`, and `credentials` with the `DPoP` scheme), and
+//! the challenge rendered for whatever it rejects.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcp_auth_native::authorization::{bearer_token, MAX_TOKEN_LEN};
+use mcp_auth_native::authorization::{bearer_token, credentials, Credentials, MAX_TOKEN_LEN};
 use mcp_auth_native::response::{ChallengeContext, Rejection};
 use std::sync::OnceLock;
 
@@ -29,8 +30,27 @@ fn answers() -> &'static Vec<(String, Option<String>)> {
     })
 }
 
+/// Where every refusal reason of `credentials` must come from: fixed texts, never the input.
+const SOURCE: &str = include_str!("../../src/authorization.rs");
+
 fuzz_target!(|data: &[u8]| {
     let header = String::from_utf8_lossy(data);
+    match credentials(Some(&header)) {
+        Ok(c) => {
+            let token = c.token();
+            assert!(!token.is_empty() && token.len() <= MAX_TOKEN_LEN && header.ends_with(token));
+            let scheme = header.get(..header.len() - token.len() - 1).unwrap_or("");
+            assert_eq!(c.is_dpop(), scheme.eq_ignore_ascii_case("dpop"));
+            // The Bearer scheme is read the same way by both parsers.
+            assert_eq!(matches!(c, Credentials::Bearer(_)), bearer_token(Some(&header)).is_ok());
+        }
+        Err(err) => {
+            assert!(bearer_token(Some(&header)).is_err());
+            // The length reason is built from a constant, not from the input.
+            let reason = err.reason().unwrap_or("");
+            assert!(SOURCE.contains(reason) || reason == format!("The token is longer than {MAX_TOKEN_LEN} bytes."));
+        }
+    }
     match bearer_token(Some(&header)) {
         Ok(token) => {
             // An accepted token is a bounded RFC 6750 b64token taken from the header.
