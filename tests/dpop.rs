@@ -499,6 +499,62 @@ async fn nonces_are_shared_by_the_instances_of_one_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_redis_restarts_empty_the_instances_converge_on_the_new_shared_nonce_secret() {
+    let mut redis = Redis::start();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let (one, two) = (redis_verifier(&redis, true, dyn_clock.clone()), redis_verifier(&redis, true, dyn_clock.clone()));
+    let before = one.current_nonce().await.unwrap().unwrap();
+    assert_eq!(two.current_nonce().await.unwrap().as_deref(), Some(before.as_str()));
+
+    // Redis comes back empty; an instance started now writes a secret of its own.
+    redis.kill();
+    redis.restart();
+    let three = redis_verifier(&redis, true, dyn_clock.clone());
+    let after = three.current_nonce().await.unwrap().unwrap();
+    assert_ne!(after, before, "the new secret is the new instance's");
+
+    // A proof with the new nonce is accepted by an instance that still held the old secret: the
+    // mismatch makes it read the secret again (at most once a second; the first commands after
+    // the restart may fail while its connection to Redis is made again).
+    let with_nonce = |n: &str, iat: f64| {
+        let n = n.to_owned();
+        proof_at(KEY_A, iat, move |_, c| drop(c.insert("nonce".into(), json!(n))))
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        clock.advance(Duration::from_secs(2));
+        match check(&one, "POST", "/mcp", &[&with_nonce(&after, clock.unix_seconds())]).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(matches!(e.code, ErrorCode::UseDpopNonce | ErrorCode::DpopReplayStoreUnavailable), "{e:?}");
+                assert!(Instant::now() < deadline, "the instance never adopted the new secret");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    // The old secret's nonce is refused with use_dpop_nonce, and the fresh nonce handed out is
+    // the shared one.
+    let stale = check(&one, "POST", "/mcp", &[&with_nonce(&before, clock.unix_seconds())]).await.unwrap_err();
+    assert_eq!(stale.code, ErrorCode::UseDpopNonce);
+    assert_eq!(one.current_nonce().await.unwrap().as_deref(), Some(after.as_str()));
+    // After a rotation every instance issues the same nonces again, without any mismatch (an
+    // instance whose first read after the restart failed reads again a second later).
+    clock.advance(Duration::from_secs(61));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let shared = three.current_nonce().await.unwrap();
+        assert_ne!(shared.as_deref(), Some(after.as_str()), "rotated");
+        if one.current_nonce().await.unwrap() == shared && two.current_nonce().await.unwrap() == shared {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the instances did not converge on one secret");
+        clock.advance(Duration::from_secs(2));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_the_store_fails_closed_with_503_and_recovers_when_redis_is_back() {
     let mut redis = Redis::start();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));

@@ -25,7 +25,6 @@ use replay::{MemoryReplayStore, Seen};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 use url::Url;
 
 /// The proof algorithms accepted by default (the contract's `dpop.algorithms` default).
@@ -120,13 +119,79 @@ enum Store {
 enum NonceSource {
     Off,
     /// A random secret of this process.
-    Local(Nonces),
-    /// A secret shared through Redis, fetched on first use (`candidate` is offered if none is set).
-    Shared {
-        redis: Arc<RedisReplayStore>,
-        candidate: [u8; nonce::SECRET_LEN],
-        nonces: OnceCell<Nonces>,
-    },
+    Local(Arc<Nonces>),
+    /// A secret shared through Redis.
+    Shared(SharedNonces),
+}
+
+/// How soon a proof whose nonce does not verify may make the verifier read the shared secret
+/// again (it may have changed in Redis since it was read), and how soon a failed read is tried
+/// again.
+const SECRET_REREAD: Duration = Duration::from_secs(1);
+
+/// The nonces of a secret shared through Redis. The secret is read again once per rotation, and
+/// when a proof's nonce does not verify (at most once a second), so that every instance follows
+/// what Redis holds now: after Redis restarts empty, the first instance to read writes a fresh
+/// secret (`SET NX`) and the others adopt it, instead of each keeping the secret it read before.
+struct SharedNonces {
+    redis: Arc<RedisReplayStore>,
+    /// What this instance offers when Redis holds no secret.
+    candidate: [u8; nonce::SECRET_LEN],
+    rotation: Duration,
+    state: std::sync::Mutex<SecretState>,
+    /// One read at a time.
+    reading: tokio::sync::Mutex<()>,
+}
+
+/// What a [`SharedNonces`] last read (times are `Clock::elapsed`).
+#[derive(Default)]
+struct SecretState {
+    nonces: Option<Arc<Nonces>>,
+    read_at: Duration,
+    failed_at: Option<Duration>,
+}
+
+impl SharedNonces {
+    /// The nonces in hand, unless they are older than `max_age` and no read failed within the
+    /// last second.
+    fn in_hand(&self, now: Duration, max_age: Duration) -> Option<Arc<Nonces>> {
+        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = now.saturating_sub(state.read_at) < max_age;
+        let backing_off = state.failed_at.is_some_and(|f| now.saturating_sub(f) < SECRET_REREAD);
+        state.nonces.clone().filter(|_| fresh || backing_off)
+    }
+
+    /// The nonces of the shared secret, read from Redis when the ones in hand are older than
+    /// `max_age`. While Redis cannot be read, the secret in hand stays in use (the replay store
+    /// refuses those requests anyway); with none in hand, the error (503).
+    async fn get(&self, now: Duration, max_age: Duration) -> Result<Arc<Nonces>, AuthError> {
+        if let Some(n) = self.in_hand(now, max_age) {
+            return Ok(n);
+        }
+        let _reading = self.reading.lock().await;
+        if let Some(n) = self.in_hand(now, max_age) {
+            return Ok(n);
+        }
+        let read = self.redis.shared_secret(&self.candidate).await;
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match read {
+            Ok(secret) => {
+                let same = state.nonces.as_ref().is_some_and(|n| n.has_secret(&secret));
+                if !same {
+                    state.nonces = Some(Arc::new(Nonces::new(&secret, self.rotation)));
+                }
+                state.read_at = now;
+                state.failed_at = None;
+            }
+            Err(e) => {
+                state.failed_at = Some(now);
+                if state.nonces.is_none() {
+                    return Err(e);
+                }
+            }
+        }
+        state.nonces.clone().ok_or_else(|| AuthError::new(ErrorCode::DpopReplayStoreUnavailable))
+    }
 }
 
 /// Checks DPoP proofs for one middleware.
@@ -178,10 +243,14 @@ impl DpopVerifier {
         };
         let nonces = match (&store, options.nonce) {
             (_, false) => NonceSource::Off,
-            (Store::Memory(_), true) => NonceSource::Local(Nonces::new(&secret, options.nonce_rotation)),
-            (Store::Redis(redis), true) => {
-                NonceSource::Shared { redis: redis.clone(), candidate: secret, nonces: OnceCell::new() }
-            }
+            (Store::Memory(_), true) => NonceSource::Local(Arc::new(Nonces::new(&secret, options.nonce_rotation))),
+            (Store::Redis(redis), true) => NonceSource::Shared(SharedNonces {
+                redis: redis.clone(),
+                candidate: secret,
+                rotation: options.nonce_rotation,
+                state: std::sync::Mutex::new(SecretState::default()),
+                reading: tokio::sync::Mutex::new(()),
+            }),
         };
         let algs = options.algorithms.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ");
         Ok(DpopVerifier { options, resource, algs, store, nonces, clock })
@@ -212,20 +281,13 @@ impl DpopVerifier {
         proof::htu_of(&self.resource, original_url)
     }
 
-    async fn nonces(&self) -> Result<Option<&Nonces>, AuthError> {
+    /// The nonces in force, when nonces are on; a shared secret in hand for longer than
+    /// `max_age` is read from Redis again first.
+    async fn nonces(&self, max_age: Duration) -> Result<Option<Arc<Nonces>>, AuthError> {
         match &self.nonces {
             NonceSource::Off => Ok(None),
-            NonceSource::Local(n) => Ok(Some(n)),
-            NonceSource::Shared { redis, candidate, nonces } => {
-                let rotation = self.options.nonce_rotation;
-                let n = nonces
-                    .get_or_try_init(|| async {
-                        let secret = redis.shared_secret(candidate).await?;
-                        Ok::<_, AuthError>(Nonces::new(&secret, rotation))
-                    })
-                    .await?;
-                Ok(Some(n))
-            }
+            NonceSource::Local(n) => Ok(Some(n.clone())),
+            NonceSource::Shared(shared) => shared.get(self.clock.elapsed(), max_age).await.map(Some),
         }
     }
 
@@ -233,7 +295,7 @@ impl DpopVerifier {
     /// `use_dpop_nonce`. Fails (503) only when the shared secret cannot be read from Redis.
     pub async fn current_nonce(&self) -> Result<Option<String>, AuthError> {
         let now = self.clock.unix_seconds();
-        Ok(self.nonces().await?.map(|n| n.current(now)))
+        Ok(self.nonces(self.options.nonce_rotation).await?.map(|n| n.current(now)))
     }
 
     /// Checks the proof of a request that used the `DPoP` scheme: one `DPoP` header, every
@@ -265,8 +327,14 @@ impl DpopVerifier {
             iat_window: window,
         };
         let checked = proof::check(proof, &expected)?;
-        if let Some(nonces) = self.nonces().await? {
-            let fresh = checked.nonce.as_deref().is_some_and(|n| nonces.accepts(n, now));
+        if let Some(nonces) = self.nonces(self.options.nonce_rotation).await? {
+            let mut fresh = checked.nonce.as_deref().is_some_and(|n| nonces.accepts(n, now));
+            if !fresh && checked.nonce.is_some() && matches!(self.nonces, NonceSource::Shared(_)) {
+                // Another instance may have put a new secret in Redis (after a Redis restart).
+                if let Some(again) = self.nonces(SECRET_REREAD).await? {
+                    fresh = checked.nonce.as_deref().is_some_and(|n| again.accepts(n, now));
+                }
+            }
             if !fresh {
                 let reason = if checked.nonce.is_some() {
                     "The DPoP proof `nonce` is stale or not one this server issued."

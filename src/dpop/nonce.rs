@@ -25,6 +25,8 @@ const NONCE_BYTES: usize = 24;
 pub struct Nonces {
     key: hmac::Key,
     slot_seconds: u64,
+    /// A tag of the secret, to tell whether a secret read again is the same one.
+    fingerprint: hmac::Tag,
 }
 
 impl std::fmt::Debug for Nonces {
@@ -43,7 +45,15 @@ pub fn random_secret() -> Option<[u8; SECRET_LEN]> {
 impl Nonces {
     /// Nonces from `secret`, rotating every `rotate_every` (at least one second).
     pub fn new(secret: &[u8], rotate_every: Duration) -> Self {
-        Nonces { key: hmac::Key::new(hmac::HMAC_SHA256, secret), slot_seconds: rotate_every.as_secs().max(1) }
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let fingerprint = hmac::sign(&key, b"mcp-auth-native nonce secret fingerprint");
+        Nonces { key, slot_seconds: rotate_every.as_secs().max(1), fingerprint }
+    }
+
+    /// Whether these nonces come from `secret`.
+    pub fn has_secret(&self, secret: &[u8]) -> bool {
+        let other = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"mcp-auth-native nonce secret fingerprint");
+        constant_time_eq(self.fingerprint.as_ref(), other.as_ref())
     }
 
     fn slot(&self, now: f64) -> u64 {
@@ -117,5 +127,12 @@ mod tests {
         let (a, b) = (random_secret(), random_secret());
         assert!(a.is_some());
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn nonces_know_the_secret_they_come_from() {
+        let n = nonces();
+        assert!(n.has_secret(b"0123456789abcdef0123456789abcdef"));
+        assert!(!n.has_secret(b"0123456789abcdef0123456789abcdeF"));
     }
 }
