@@ -51,7 +51,7 @@ function dpopChallenge(code, error, { scope, algs = ALGS, resourceMetadata } = {
     ['resource_metadata', resourceMetadata],
   ]
     .filter(([, v]) => v)
-    .map(([k, v]) => `${k}="${v}"`);
+    .map(([k, v]) => `${k}="${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`);
   return `DPoP ${params.join(', ')}`;
 }
 

@@ -319,6 +319,30 @@ describe('server nonces (nonce: true)', () => {
     expect(good.status).toBe(200);
     expect(good.headers.get('dpop-nonce')).toBe(nonce);
   });
+
+  test('a malformed DPoP header, or no credentials, is refused with the DPoP-Nonce to use', async () => {
+    const app = await protect({ dpop: { nonce: true } });
+    const res = await request(app.url, { authorization: 'DPoP two tokens' });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: 'invalid_auth_header_format', error_description: bearerAuthErrorDescription.invalid_auth_header_format });
+    expect(res.headers.get('www-authenticate')).toBe(
+      dpopChallenge('invalid_auth_header_format', 'invalid_request', { resourceMetadata: app.metadata }),
+    );
+    expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+    // A request without credentials is offered both schemes, and the nonce its first proof needs.
+    const missing = await request(app.url);
+    expect(missing.status).toBe(401);
+    expect(missing.body.error).toBe('missing_auth_header');
+    expect(missing.headers.get('www-authenticate')).toBe(`${bearerChallenge({ resourceMetadata: app.metadata })}, DPoP algs="${ALGS}"`);
+    expect(missing.headers.get('dpop-nonce')).toBe(res.headers.get('dpop-nonce'));
+    const off = await protect({ dpop: {} });
+    const plain = await request(off.url, { authorization: 'DPoP two tokens' });
+    expect(plain.status).toBe(401);
+    expect(plain.headers.get('dpop-nonce')).toBeNull();
+    expect(plain.headers.get('www-authenticate')).toBe(
+      dpopChallenge('invalid_auth_header_format', 'invalid_request', { resourceMetadata: off.metadata }),
+    );
+  });
 });
 
 describe("introspection mode (cnf.jkt of the introspection answer)", () => {
@@ -397,5 +421,39 @@ describe('every default proof algorithm, as oauth4webapi signs it', () => {
     const client = await dpopClient({ issuer: provider.issuer, resource: app.url, alg: 'EdDSA' });
     const res = await client.request(app.url);
     expectDpopRefusal(res, 'invalid_dpop_proof', 'invalid_dpop_proof', { algs: 'ES256', resourceMetadata: app.metadata });
+  });
+});
+
+describe('custom verification functions', () => {
+  test("a verifier's AuthInfo whose claims carry cnf.jkt is a bound token: refused as a bearer token (401 dpop_bound_token)", async () => {
+    const holder = express();
+    let inner = (req, res, next) => next();
+    holder.use('/mcp', (req, res, next) => inner(req, res, next), (req, res) => res.json({ auth: req.auth }));
+    const { origin } = await listen(holder);
+    const resource = `${origin}/mcp`;
+    const auth = new MCPAuth({ protectedResources: { metadata: { resource, authorizationServers: [{ type: 'oidc', issuer: provider.issuer }] } } });
+    const client = await dpopClient({ issuer: provider.issuer, resource });
+    // A verifier that trusts the token's payload and hands back its claims, `cnf` included.
+    inner = auth.bearerAuth(
+      (token) => {
+        const { payload } = decodeJwt(token);
+        return { token, issuer: payload.iss, clientId: payload.client_id, scopes: payload.scope.split(' '), audience: payload.aud, claims: payload };
+      },
+      { resource },
+    );
+    const res = await send(resource, `Bearer ${client.token}`);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: 'dpop_bound_token', error_description: bearerAuthErrorDescription.dpop_bound_token });
+    expect(res.headers.get('www-authenticate')).toBe(
+      bearerChallenge({
+        error: 'invalid_token',
+        description: bearerAuthErrorDescription.dpop_bound_token,
+        resourceMetadata: `${origin}/.well-known/oauth-protected-resource/mcp`,
+      }),
+    );
+    const plain = await dpopClient({ issuer: provider.issuer, resource, bound: false });
+    const ok = await send(resource, `Bearer ${plain.token}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.auth).toMatchObject({ token: plain.token, clientId: 'mcp-client' });
   });
 });

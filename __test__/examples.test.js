@@ -38,6 +38,25 @@ test('hosted-provider: configuration comes from the environment, and names what 
   });
 });
 
+test('hosted-provider: MCP_DPOP turns DPoP on (advertised in the metadata), MCP_DPOP_REDIS picks the shared store', async () => {
+  expect(config({ MCP_ISSUER: 'https://i', MCP_RESOURCE: 'https://r/mcp', MCP_DPOP: 'required', MCP_DPOP_REDIS: 'redis://cache:6379' }).dpop).toEqual({
+    mode: 'required',
+    replayStore: { redis: 'redis://cache:6379' },
+  });
+  const issuer = await startIssuer();
+  const resource = 'https://mcp.example.com/mcp';
+  const app = createApp(config({ MCP_ISSUER: issuer.issuer, MCP_RESOURCE: resource, MCP_DPOP: 'required' }));
+  const { origin } = await listen(app);
+  const metadata = await request(`${origin}/.well-known/oauth-protected-resource/mcp`);
+  expect(metadata.body).toMatchObject({ dpop_bound_access_tokens_required: true, dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'] });
+  const denied = await request(`${origin}/mcp`, { authorization: `Bearer ${issuer.sign({ aud: resource })}` }, { method: 'POST' });
+  expect(denied.status).toBe(401);
+  expect(denied.body.error).toBe('dpop_required');
+  expect(() => createApp(config({ MCP_ISSUER: issuer.issuer, MCP_RESOURCE: resource, MCP_DPOP: 'sometimes' }))).toThrow(
+    new TypeError("`options.dpop.mode` must be 'allowed', 'required' or 'disabled'."),
+  );
+});
+
 test('hosted-provider: the app serves its metadata and a whoami tool to a token for its resource', async () => {
   const issuer = await startIssuer();
   const resource = 'https://mcp.example.com/mcp';

@@ -14,6 +14,9 @@
 //   MCP_AUDIENCE      the `aud` the provider puts in access tokens, when it is not MCP_RESOURCE
 //                     (Auth0's API identifier, Entra's application ID URI or client id, ...)
 //   MCP_SCOPES        space-separated scopes every request needs (default: none)
+//   MCP_DPOP          `allowed` or `required`: DPoP-bound tokens (RFC 9449; default: off, where
+//                     a DPoP-bound token is still never taken as a bearer token)
+//   MCP_DPOP_REDIS    `redis://…`: the replay store shared by every instance (default: memory)
 //   PORT              where to listen (default 3000); HOST (default 127.0.0.1)
 // See the README's "Providers" section for each provider's issuer and audience.
 
@@ -31,10 +34,13 @@ function config(env = process.env) {
     type: env.MCP_ISSUER_TYPE || 'oidc',
     audience: env.MCP_AUDIENCE || undefined,
     scopes: (env.MCP_SCOPES || '').split(/\s+/).filter(Boolean),
+    dpop: env.MCP_DPOP
+      ? { mode: env.MCP_DPOP, ...(env.MCP_DPOP_REDIS ? { replayStore: { redis: env.MCP_DPOP_REDIS } } : {}) }
+      : undefined,
   };
 }
 
-function createApp({ issuer, resource, type, audience, scopes }) {
+function createApp({ issuer, resource, type, audience, scopes, dpop }) {
   const mcpAuth = new MCPAuth({
     protectedResources: {
       metadata: { resource, authorizationServers: [{ type, issuer }], scopesSupported: scopes },
@@ -44,7 +50,7 @@ function createApp({ issuer, resource, type, audience, scopes }) {
   // RFC 9728: MCP clients find the provider from here (the 401 points at it).
   app.use(mcpAuth.protectedResourceMetadataRouter());
   const path = new URL(resource).pathname;
-  app.use(path, mcpAuth.bearerAuth('jwt', { resource, requiredScopes: scopes, ...(audience ? { audience } : {}) }));
+  app.use(path, mcpAuth.bearerAuth('jwt', { resource, requiredScopes: scopes, ...(audience ? { audience } : {}), ...(dpop ? { dpop } : {}) }));
   app.post(path, express.json(), async (req, res) => {
     const server = new McpServer({ name: 'my-mcp-server', version: '1.0.0' });
     server.registerTool('whoami', { description: 'Who the access token speaks for.' }, async ({ authInfo }) => ({

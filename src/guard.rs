@@ -74,12 +74,12 @@ pub struct Guard {
 }
 
 /// How a request presented its access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Presentation {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presentation<'a> {
     /// `Authorization: Bearer <token>`.
     Bearer,
     /// `Authorization: DPoP <token>` with a proof that passed every check.
-    Dpop(VerifiedProof),
+    Dpop(&'a VerifiedProof),
 }
 
 fn invalid(reason: &str) -> AuthError {
@@ -190,9 +190,18 @@ impl Guard {
     /// The HTTP answer for a failure to read the `Authorization` header `header` of a request
     /// that did not use the `DPoP` scheme.
     pub fn reject_header(&self, err: &AuthError, header: Option<&str>) -> Rejection {
+        self.reject_as(err, &self.options.required_scopes, self.presented(header), None)
+    }
+
+    /// What an `Authorization` header that did not use the `DPoP` scheme presented: `Bearer`
+    /// when it names that scheme, else nothing usable.
+    pub fn presented(&self, header: Option<&str>) -> Presented {
         let bearer = header.and_then(|h| h.split(' ').next()).is_some_and(|s| s.eq_ignore_ascii_case("bearer"));
-        let presented = if bearer { Presented::Bearer } else { Presented::Nothing };
-        self.reject_as(err, &self.options.required_scopes, presented, None)
+        if bearer {
+            Presented::Bearer
+        } else {
+            Presented::Nothing
+        }
     }
 
     /// The HTTP answer for a failure of a request that needs the scopes `needed` (see
@@ -323,10 +332,14 @@ impl Guard {
             }
         };
         match verifier::judge(verdict) {
-            Judgement::Identity(info) => match self.authorize_for(&info, needed) {
-                Ok(()) => CustomDecision::Accept(info),
-                Err(e) => CustomDecision::Reject(e),
-            },
+            // A bound token (`cnf.jkt` among the claims the verifier returned) never passes as
+            // a bearer token here either.
+            Judgement::Identity(info) => {
+                match self.check_binding(&info, Presentation::Bearer).and_then(|()| self.authorize_for(&info, needed)) {
+                    Ok(()) => CustomDecision::Accept(info),
+                    Err(e) => CustomDecision::Reject(e),
+                }
+            }
             Judgement::Refused(e) => CustomDecision::Reject(e),
             Judgement::Forward => CustomDecision::Forward,
         }
@@ -406,7 +419,7 @@ impl Guard {
     /// bound token (`cnf.jkt`) never passes as a bearer token, with or without the `dpop` option
     /// (no downgrade); in `'required'` mode nothing passes as a bearer token; with the `DPoP`
     /// scheme the token must be bound to the proof's key.
-    pub fn check_binding(&self, info: &AuthInfo, presented: &Presentation) -> Result<(), AuthError> {
+    pub fn check_binding(&self, info: &AuthInfo, presented: Presentation<'_>) -> Result<(), AuthError> {
         let bound = match &info.claims {
             Some(claims) => dpop::bound_jkt(claims)?,
             None => None,
@@ -723,6 +736,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_custom_identity_with_cnf_jkt_is_a_bound_token_and_never_passes_as_a_bearer_token() {
+        let g = custom(json!({}));
+        let bound = identity(json!({ "claims": { "cnf": { "jkt": "A" } } }));
+        let d = g.verify_custom(async { returned(bound) }, &[]).await;
+        assert_eq!(rejected_code(d), Some(ErrorCode::DpopBoundToken));
+        let other = identity(json!({ "claims": { "cnf": { "x5t#S256": "m" } } }));
+        assert!(matches!(g.verify_custom(async { returned(other) }, &[]).await, CustomDecision::Accept(_)));
+    }
+
+    #[tokio::test]
     async fn a_verifier_that_never_settles_is_unavailable_after_the_timeout() {
         let g = custom(json!({ "verifyTimeout": 50 }));
         let started = std::time::Instant::now();
@@ -762,16 +785,16 @@ mod tests {
         AuthInfo::from_claims("t", c).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn binding(s: &Setup, info: &AuthInfo, p: &Presentation) -> Option<ErrorCode> {
+    fn binding(s: &Setup, info: &AuthInfo, p: Presentation<'_>) -> Option<ErrorCode> {
         s.guard.check_binding(info, p).err().map(|e| e.code)
     }
 
     #[test]
     fn a_bound_token_never_passes_as_a_bearer_token_even_without_the_dpop_option() {
         let s = setup(json!({}));
-        assert_eq!(binding(&s, &unbound(), &Presentation::Bearer), None);
+        assert_eq!(binding(&s, &unbound(), Presentation::Bearer), None);
         let bound = with_cnf(json!({ "jkt": "A" }));
-        assert_eq!(binding(&s, &bound, &Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
+        assert_eq!(binding(&s, &bound, Presentation::Bearer), Some(ErrorCode::DpopBoundToken));
         let r = s.guard.reject(&AuthError::new(ErrorCode::DpopBoundToken));
         assert_eq!(r.status, 401);
         assert!(
@@ -780,13 +803,13 @@ mod tests {
         );
         for odd in [json!({ "jkt": 5 }), json!("A")] {
             assert_eq!(
-                binding(&s, &with_cnf(odd.clone()), &Presentation::Bearer),
+                binding(&s, &with_cnf(odd.clone()), Presentation::Bearer),
                 Some(ErrorCode::InvalidToken),
                 "{odd}"
             );
         }
         assert_eq!(
-            binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), &Presentation::Bearer),
+            binding(&s, &with_cnf(json!({ "x5t#S256": "m" })), Presentation::Bearer),
             None,
             "other confirmations"
         );
@@ -795,14 +818,14 @@ mod tests {
     #[test]
     fn with_the_dpop_scheme_the_token_must_be_bound_to_the_proof_key() {
         let s = setup(json!({ "dpop": {} }));
-        let proof = |jkt: &str| Presentation::Dpop(VerifiedProof { jkt: jkt.into() });
+        let (a, b) = (VerifiedProof { jkt: "A".into() }, VerifiedProof { jkt: "B".into() });
         let bound = with_cnf(json!({ "jkt": "A" }));
-        assert_eq!(binding(&s, &bound, &proof("A")), None);
-        assert_eq!(binding(&s, &bound, &proof("B")), Some(ErrorCode::DpopBindingMismatch), "bound to another key");
-        assert_eq!(binding(&s, &unbound(), &proof("A")), Some(ErrorCode::DpopBindingMismatch), "unbound");
-        assert_eq!(binding(&s, &unbound(), &Presentation::Bearer), None, "allowed mode takes unbound Bearer tokens");
+        assert_eq!(binding(&s, &bound, Presentation::Dpop(&a)), None);
+        assert_eq!(binding(&s, &bound, Presentation::Dpop(&b)), Some(ErrorCode::DpopBindingMismatch), "another key");
+        assert_eq!(binding(&s, &unbound(), Presentation::Dpop(&a)), Some(ErrorCode::DpopBindingMismatch), "unbound");
+        assert_eq!(binding(&s, &unbound(), Presentation::Bearer), None, "allowed mode takes unbound Bearer tokens");
         let required = setup(json!({ "dpop": { "mode": "required" } }));
-        assert_eq!(binding(&required, &unbound(), &Presentation::Bearer), Some(ErrorCode::DpopRequired));
+        assert_eq!(binding(&required, &unbound(), Presentation::Bearer), Some(ErrorCode::DpopRequired));
         assert_eq!(required.guard.token(Some("Bearer abc")).err().map(|e| e.code), Some(ErrorCode::DpopRequired));
         assert_eq!(required.guard.dpop_token(Some("DPoP abc")).ok(), Some("abc"));
     }

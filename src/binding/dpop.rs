@@ -43,9 +43,7 @@ async fn proven(
     let request =
         DpopRequest { method: &call.method, original_url: &call.url, access_token: token, proofs: &call.proofs };
     let proof = verifier.verify(&request).await?;
-    let presented = Presentation::Dpop(proof);
-    guard.check_binding(&info, &presented)?;
-    let Presentation::Dpop(proof) = presented else { return Err(AuthError::new(ErrorCode::ServerError)) };
+    guard.check_binding(&info, Presentation::Dpop(&proof))?;
     Ok((info, proof))
 }
 
@@ -57,8 +55,7 @@ pub(super) async fn outcome(guard: &Guard, judge: &Judge, token: &str, call: &Dp
         return Outcome::rejected(guard.reject(&AuthError::new(ErrorCode::ServerError)));
     };
     let result = proven(guard, verifier, judge, token, call).await;
-    // Only a shared secret that cannot be read from Redis leaves an answer without a nonce.
-    let nonce = if verifier.nonce_required() { verifier.current_nonce().await.ok().flatten() } else { None };
+    let nonce = nonce(verifier).await;
     let refused = |e: &AuthError| Outcome::rejected(guard.reject_as(e, needed, Presented::Dpop, nonce.as_deref()));
     match result {
         Ok((info, proof)) => match guard.authorize_for(&info, needed) {
@@ -67,4 +64,24 @@ pub(super) async fn outcome(guard: &Guard, judge: &Judge, token: &str, call: &Dp
         },
         Err(e) => refused(&e),
     }
+}
+
+/// The refusal `err` of a request whose `Authorization` header or operation was wrong (it
+/// carried `presented`), with the `DPoP-Nonce` when nonces are on, so that the client's first
+/// proof can carry it.
+pub(super) async fn refused(guard: &Guard, err: &AuthError, presented: Presented) -> Outcome {
+    let nonce = match guard.dpop() {
+        Some(verifier) => nonce(verifier).await,
+        None => None,
+    };
+    Outcome::rejected(guard.reject_as(err, &guard.options().required_scopes, presented, nonce.as_deref()))
+}
+
+/// The nonce for `DPoP-Nonce`, when nonces are on. Only a shared secret that cannot be read from
+/// Redis leaves an answer without one (that answer is a 503 already, or the refusal it was).
+async fn nonce(verifier: &DpopVerifier) -> Option<String> {
+    if !verifier.nonce_required() {
+        return None;
+    }
+    verifier.current_nonce().await.ok().flatten()
 }

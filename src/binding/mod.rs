@@ -245,7 +245,7 @@ impl<F: Future> Future for CatchUnwind<F> {
 /// `needed`: accepted, or refused by the guard's issuer, audience and scope checks.
 fn authorized(guard: &Guard, info: AuthInfo, needed: &[String]) -> Outcome {
     // A DPoP-bound token came with the `Bearer` scheme: refused, with or without the option.
-    if let Err(e) = guard.check_binding(&info, &Presentation::Bearer) {
+    if let Err(e) = guard.check_binding(&info, Presentation::Bearer) {
         return Outcome::rejected(guard.reject(&e));
     }
     match guard.authorize_for(&info, needed) {
@@ -364,6 +364,13 @@ impl NativeGuard {
         };
         let token = match self.guard.token(authorization.as_deref()) {
             Ok(token) => token.to_owned(),
+            // With DPoP nonces on, the refusal (a challenge that offers DPoP) carries the nonce,
+            // which may have to be read from Redis: it is answered on the runtime.
+            Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                let presented = self.guard.presented(authorization.as_deref());
+                self.run(call_id, None, move |guard, _, _| async move { dpop::refused(&guard, &e, presented).await });
+                return None;
+            }
             Err(e) => return Some(Outcome::rejected(self.guard.reject_header(&e, authorization.as_deref()))),
         };
         self.run(call_id, needed, move |guard, judge, needed| async move {
@@ -395,23 +402,25 @@ impl NativeGuard {
         proofs: Vec<String>,
         operation: Option<JsRequested>,
     ) -> Option<Outcome> {
-        let needed: Option<Vec<String>> = match operation.map(Requested::from) {
-            Some(requested) if self.guard.per_operation() => match self.guard.needed(Some(&requested)) {
-                Ok(needed) => Some(needed.into_owned()),
+        let checked = self.dpop_needs(operation).and_then(|needed| {
+            let token = self.guard.dpop_token(authorization.as_deref())?;
+            Ok((needed, token.to_owned()))
+        });
+        let (needed, token) =
+            match checked {
+                Ok(checked) => checked,
+                // Answered at once, unless the answer must carry a nonce (which may come from Redis).
+                Err(e) if self.guard.dpop().is_some_and(|d| d.nonce_required()) => {
+                    self.run(call_id, None, move |guard, _, _| async move {
+                        dpop::refused(&guard, &e, Presented::Dpop).await
+                    });
+                    return None;
+                }
                 Err(e) => {
                     let required = &self.guard.options().required_scopes;
                     return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
                 }
-            },
-            _ => None,
-        };
-        let token = match self.guard.dpop_token(authorization.as_deref()) {
-            Ok(token) => token.to_owned(),
-            Err(e) => {
-                let required = &self.guard.options().required_scopes;
-                return Some(Outcome::rejected(self.guard.reject_as(&e, required, Presented::Dpop, None)));
-            }
-        };
+            };
         let call = dpop::DpopCall { method, url, proofs };
         self.run(call_id, needed, move |guard, judge, needed| async move {
             let needed = needed.as_deref().unwrap_or(&guard.options().required_scopes);
@@ -429,6 +438,16 @@ impl NativeGuard {
 }
 
 impl NativeGuard {
+    /// The scopes a DPoP request for `operation` needs beyond `requiredScopes` (`None`: none).
+    fn dpop_needs(&self, operation: Option<JsRequested>) -> Result<Option<Vec<String>>, AuthError> {
+        match operation.map(Requested::from) {
+            Some(requested) if self.guard.per_operation() => {
+                Ok(Some(self.guard.needed(Some(&requested))?.into_owned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Runs `work` on the tokio runtime for the request `call_id` that needs the scopes `needed`
     /// (`None`: `requiredScopes`), and delivers its outcome to `done`; a panic becomes a 500.
     fn run<W, F>(&self, call_id: u32, needed: Option<Vec<String>>, work: W)
