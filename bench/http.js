@@ -16,7 +16,7 @@
 // endpoint with fetch; the endpoint, in this process, counts its calls); and DPoP (RFC 9449):
 // distinct bound tokens, each with its own client key and a fresh proof per request (signed
 // before the run, like the tokens), in 'allowed' and 'required' mode with the memory replay
-// store and with the Redis store (a redis-server of its own, when installed), against the same
+// store, with server nonces, and with the Redis store (a redis-server of its own, when installed), against the same
 // tokens unbound as plain Bearer, to this package without and with the dpop option.
 
 const { spawn, spawnSync } = require('node:child_process');
@@ -276,19 +276,47 @@ async function main() {
   // when the scenario starts. A memory replay store is per server process, so the servers of a
   // scenario can take the same proofs. The Bearer scenario: the same claims without `cnf`.
   const DPOP_KINDS = ['bare', 'native-dpop', 'native-dpop-required', ...(hasRedis ? ['native-dpop-redis'] : [])];
+  const boundTokens = (tag) =>
+    once(() =>
+      Array.from({ length: DISTINCT }, (_, i) => {
+        const key = proofKey('ES256');
+        const token = sign({ sub: `user-${i}`, jti: `${tag}-${i}`, cnf: { jkt: key.jkt } }, { alg: 'ES256' });
+        return { sub: `user-${i}`, token, key, headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: resource, token }) } };
+      }),
+    );
+  /** The server's current DPoP-Nonce: the answer to a proof without one (401 use_dpop_nonce). */
+  async function serverNonce(port, { token, key }) {
+    const res = await fetch(`http://127.0.0.1:${port}/mcp`, { headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: resource, token }) } });
+    await res.text();
+    const nonce = res.headers.get('dpop-nonce');
+    if (res.status !== 401 || !nonce) throw new Error(`no DPoP-Nonce from the nonce server (${res.status} ${res.headers.get('www-authenticate')})`);
+    return nonce;
+  }
   scenarios.push(
     {
       name: 'DPoP, distinct bound tokens, fresh proofs',
       expect: 200,
       kinds: DPOP_KINDS,
       peer: 'native-dpop',
-      tokens: once(() =>
-        Array.from({ length: DISTINCT }, (_, i) => {
-          const key = proofKey('ES256');
-          const token = sign({ sub: `user-${i}`, jti: `dpop-${i}`, cnf: { jkt: key.jkt } }, { alg: 'ES256' });
-          return { sub: `user-${i}`, token, headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: resource, token }) } };
-        }),
-      ),
+      tokens: boundTokens('dpop'),
+    },
+    {
+      // Nonces come from the server (a random secret per process, rotating each minute): the
+      // proofs for `native-dpop-nonce` are signed with its current nonce just before each round
+      // (not measured); the others take the precomputed proofs without one.
+      name: 'DPoP with server nonces, distinct bound tokens, fresh proofs',
+      expect: 200,
+      kinds: ['bare', 'native-dpop', 'native-dpop-nonce'],
+      peer: 'native-dpop',
+      tokens: boundTokens('dpop-nonce'),
+      async forServer(kind, port, tokens) {
+        if (kind !== 'native-dpop-nonce') return tokens;
+        const nonce = await serverNonce(port, tokens[0]);
+        return tokens.map((t) => ({
+          ...t,
+          headers: { ...t.headers, dpop: proof(t.key, { htm: 'GET', htu: resource, token: t.token, claims: { nonce } }) },
+        }));
+      },
     },
     {
       name: 'DPoP peer: the same tokens unbound, as Bearer',
@@ -331,14 +359,17 @@ async function main() {
       const slice = (from, n) => (reuse ? all : all.slice(from, from + n));
       for (const kind of scenarioKinds) {
         const { port, child } = servers[kind];
-        await round(port, child.pid, slice(0, WARMUP), scenario.expect, { amount: WARMUP, reuse: true, body: scenario.body });
+        // `forServer`: the scenario adapts its requests to this server just before they are sent.
+        const warm = scenario.forServer ? await scenario.forServer(kind, port, slice(0, WARMUP)) : slice(0, WARMUP);
+        await round(port, child.pid, warm, scenario.expect, { amount: WARMUP, reuse: true, body: scenario.body });
       }
       const kinds = scenario.expect === 200 ? scenarioKinds : scenarioKinds.filter((k) => k !== 'bare');
       for (let r = 0; r < ROUNDS; r++) {
         const tokens = slice(WARMUP + r * (AMOUNT + CONNECTIONS), AMOUNT + CONNECTIONS);
         for (const kind of kinds) {
           const callsBefore = endpoint.calls;
-          const res = await round(servers[kind].port, servers[kind].child.pid, tokens, scenario.expect, { reuse, body: scenario.body });
+          const sent = scenario.forServer ? await scenario.forServer(kind, servers[kind].port, tokens) : tokens;
+          const res = await round(servers[kind].port, servers[kind].child.pid, sent, scenario.expect, { reuse, body: scenario.body });
           // Introspection scenarios: how many calls the endpoint received in this round.
           if (scenario.introspection) res.calls = endpoint.calls - callsBefore;
           ((results[scenario.name] ||= { peer: scenario.peer || 'mcp-auth', byKind: {} }).byKind[kind] ||= []).push(res);

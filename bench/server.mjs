@@ -9,8 +9,8 @@
 // `custom-introspection` (this package with a hand-written custom verifier that calls the same
 // endpoint with `fetch`) ask the introspection endpoint at $INTROSPECTION_URL (client `rs`,
 // secret `bench-secret`). `native-dpop` is this package with `dpop` in 'allowed' mode and the
-// memory replay store, `native-dpop-required` in 'required' mode, `native-dpop-redis` 'allowed'
-// with the Redis store at $REDIS_URL; their `iatWindow` is 900 s, since bench/http.js signs every
+// memory replay store, `native-dpop-required` in 'required' mode, `native-dpop-nonce` with
+// `nonce: true`, `native-dpop-redis` 'allowed' with the Redis store at $REDIS_URL; their `iatWindow` is 900 s, since bench/http.js signs every
 // proof before the run (a default 300 s window would expire proofs of a long scenario).
 // Every kind answers GET /mcp,
 // and POST /mcp behind `express.json()`, with `{ sub }`; the bare ones echo the token's `sub`
@@ -120,10 +120,12 @@ async function authMiddleware() {
     }
     case 'native-dpop':
     case 'native-dpop-required':
+    case 'native-dpop-nonce':
     case 'native-dpop-redis': {
       const { MCPAuth } = native();
       const dpop = { iatWindow: 900, replayStore: 'memory' };
       if (kind === 'native-dpop-required') dpop.mode = 'required';
+      if (kind === 'native-dpop-nonce') dpop.nonce = true;
       if (kind === 'native-dpop-redis') dpop.replayStore = { redis: process.env.REDIS_URL };
       return new MCPAuth(config).bearerAuth('jwt', { ...options, dpop });
     }
