@@ -379,7 +379,9 @@ impl Redis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Starts redis-server on this port again (empty), stopping the running one first.
     fn restart(&mut self) {
+        self.kill();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
@@ -508,7 +510,6 @@ async fn after_redis_restarts_empty_the_instances_converge_on_the_new_shared_non
     assert_eq!(two.current_nonce().await.unwrap().as_deref(), Some(before.as_str()));
 
     // Redis comes back empty; an instance started now writes a secret of its own.
-    redis.kill();
     redis.restart();
     let three = redis_verifier(&redis, true, dyn_clock.clone());
     let after = three.current_nonce().await.unwrap().unwrap();
