@@ -7,7 +7,7 @@
 //
 //   npm run bench            5 rounds of 20000 requests per server and scenario
 //   npm run bench -- --quick 2 rounds of 8000
-//   npm run bench -- --only custom   only the scenarios whose name contains "custom"
+//   npm run bench -- --only custom   only the scenarios whose name contains "custom" (`a|b`: either)
 //   npm run bench -- --baseline DIR  also run the build of this package in DIR (before/after)
 // Scenarios: GET with RS256/ES256 tokens (distinct, repeated, broken, lacking the scope), a custom
 // verifier, POSTed `tools/call`s with `toolScopes` against plain `requiredScopes`, and what
@@ -326,7 +326,7 @@ async function main() {
       tokens: once(() => make(DISTINCT, (i) => sign({ sub: `user-${i}`, jti: `dpop-bearer-${i}` }, { alg: 'ES256' }))),
     },
   );
-  const chosen = scenarios.filter((s) => only === undefined || s.name.includes(only));
+  const chosen = scenarios.filter((s) => only === undefined || only.split('|').some((part) => s.name.includes(part)));
   const allKinds = [...new Set(chosen.flatMap((s) => s.kinds || KINDS))];
 
   const endpoint = await startIntrospectionEndpoint();
