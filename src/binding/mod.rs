@@ -477,7 +477,11 @@ impl NativeGuard {
 fn batch_scheduling() {
     #[cfg(target_os = "linux")]
     {
-        let param = libc::sched_param { sched_priority: 0 };
+        // Priority 0, the only one SCHED_BATCH takes. Zeroed rather than a struct literal: musl's
+        // `sched_param` has more fields than glibc's.
+        // SAFETY: `sched_param` holds only integers (and, on musl, timespecs of integers), for
+        // which all-zero bytes are a valid value.
+        let param: libc::sched_param = unsafe { std::mem::zeroed() };
         // SAFETY: `sched_setscheduler(0, …)` changes only the calling thread's policy; `param`
         // is a valid, initialised struct for the duration of the call.
         let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
