@@ -8,8 +8,10 @@
 //
 // Run with `node --experimental-vm-modules` (npm test does): oauth4webapi and jose are ESM-only.
 
+const path = require('node:path');
+const { spawn } = require('node:child_process');
 const { MCPAuth } = require('..');
-const { closeAll, request, decodeJwt, startProviderChild, startFixtureChild, sleep } = require('./helpers');
+const { closeAll, request, decodeJwt, startProviderChild, sleep } = require('./helpers');
 const { dpopClient, oauth } = require('./dpop-client');
 const { startRedis, stopAllRedis } = require('./redis');
 
@@ -21,16 +23,33 @@ const RESOURCE = 'https://mcp.example.com/mcp';
 const children = new Set();
 
 /** Starts `fixtures/dpop-server-child.js` with `env`; resolves `{ origin, stop() }` once it listens. */
-async function startInstance(env) {
-  const { info, child, stop } = await startFixtureChild('dpop-server-child.js', env);
+function startInstance(env) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'dpop-server-child.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
-  return {
-    origin: info.origin,
-    stop: () => {
-      children.delete(child);
-      return stop();
-    },
-  };
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) return;
+      resolve({
+        origin: JSON.parse(line).origin,
+        stop: () =>
+          new Promise((done) => {
+            children.delete(child);
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`instance exited with ${code}: ${stderr}`)));
+  });
 }
 
 let provider;

@@ -142,46 +142,40 @@ function countRequests(issuer, path) {
 }
 
 /**
- * Starts `__test__/fixtures/<script>` as a child process with `env` added; resolves `{ info,
- * child, stop() }` once it printed its first JSON line (`info`, parsed). Rejects, with its stderr,
- * if it exits before that. `stop()` sends SIGTERM and resolves when it has exited.
+ * Starts an oidc-provider fixture (`__test__/fixtures/<script>`, a child process: the package is
+ * ESM-only) on `port` (0: any) with `env` added; resolves `{ issuer, port, stop() }` once it
+ * printed its issuer.
  */
-function startFixtureChild(script, env = {}) {
+function startProviderChild(script, { port = 0, env = {} } = {}) {
   const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', script)], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const stop = () =>
-    new Promise((done) => {
-      if (child.exitCode !== null) return done();
-      child.once('exit', () => done());
-      child.kill('SIGTERM');
-    });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ info: JSON.parse(line), child, stop });
+      if (!line) return;
+      const { issuer } = JSON.parse(line);
+      resolve({
+        issuer,
+        port: Number(new URL(issuer).port),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
     });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}: ${stderr}`)));
   });
 }
 
-/**
- * Starts an oidc-provider fixture (`__test__/fixtures/<script>`, a child process: the package is
- * ESM-only) on `port` (0: any) with `env` added; resolves `{ issuer, port, stop() }` once it
- * printed its issuer.
- */
-async function startProviderChild(script, { port = 0, env = {} } = {}) {
-  const { info, stop } = await startFixtureChild(script, { ...env, PORT: String(port) });
-  return { issuer: info.issuer, port: Number(new URL(info.issuer).port), stop };
-}
-
 module.exports = {
-  startFixtureChild,
   startApp,
   listen,
   startIssuer,
