@@ -16,14 +16,28 @@ function thumbprint(jwk) {
   return sha256(JSON.stringify(Object.fromEntries(members.map((m) => [m, jwk[m]]))));
 }
 
-/** A fresh proof key: `{ alg, privateKey, jwk (public), jkt }`. `alg`: ES256 (default) or EdDSA. */
+/**
+ * A fresh proof key: `{ alg, privateKey, jwk (public), jkt }`. `alg`: ES256 (default) or EdDSA.
+ *
+ * Not with `generateKeyPairSync`: on Node 20.20 a garbage collection that runs while a generated
+ * key is exported can collect that key's generation job, whose destructor takes the mutex the
+ * export holds, and the process hangs for good (seen after a few thousand keys; the bench needs
+ * 100,000). The keys are made from random private keys instead, with no key generation job.
+ */
 function proofKey(alg = 'ES256') {
-  const { privateKey, publicKey } =
-    alg === 'EdDSA'
-      ? crypto.generateKeyPairSync('ed25519')
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const full = publicKey.export({ format: 'jwk' });
-  const jwk = alg === 'EdDSA' ? { kty: 'OKP', crv: full.crv, x: full.x } : { kty: 'EC', crv: full.crv, x: full.x, y: full.y };
+  if (alg === 'EdDSA') {
+    // A PKCS #8 Ed25519 private key (RFC 8410) around a random 32-byte seed.
+    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), crypto.randomBytes(32)]);
+    const privateKey = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+    const { crv, x } = crypto.createPublicKey(privateKey).export({ format: 'jwk' });
+    const jwk = { kty: 'OKP', crv, x };
+    return { alg, privateKey, jwk, jkt: thumbprint(jwk) };
+  }
+  const ecdh = crypto.createECDH('prime256v1');
+  const point = ecdh.generateKeys(); // uncompressed: 0x04 || x || y
+  const jwk = { kty: 'EC', crv: 'P-256', x: b64u(point.subarray(1, 33)), y: b64u(point.subarray(33, 65)) };
+  const d = b64u(Buffer.concat([Buffer.alloc(32), ecdh.getPrivateKey()]).subarray(-32));
+  const privateKey = crypto.createPrivateKey({ key: { ...jwk, d }, format: 'jwk' });
   return { alg, privateKey, jwk, jkt: thumbprint(jwk) };
 }
 
