@@ -15,7 +15,7 @@
 // by introspection (bearerAuth('introspection') against a custom verifier calling the same
 // endpoint with fetch; the endpoint, in this process, counts its calls); and DPoP (RFC 9449):
 // distinct bound tokens, each with its own client key and a fresh proof per request (signed
-// before the run, like the tokens), in 'allowed' and 'required' mode with the memory replay
+// before the run, like the tokens), and one bound token repeated with fresh proofs, in 'allowed' and 'required' mode with the memory replay
 // store, with server nonces, and with the Redis store (a redis-server of its own, when installed), against the same
 // tokens unbound as plain Bearer, to this package without and with the dpop option.
 
@@ -86,7 +86,13 @@ function startServer(kind, issuer, resource, introspectionUrl, redisUrl) {
     : spawn(process.execPath, args, options);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.stdout.once('data', (d) => resolve({ child, port: JSON.parse(String(d)).port }));
+    // A server that cannot start (say, a baseline build without an option) ends the run.
+    const exited = (code) => reject(new Error(`the ${kind} server exited (${code}) before listening`));
+    child.once('exit', exited);
+    child.stdout.once('data', (d) => {
+      child.off('exit', exited);
+      resolve({ child, port: JSON.parse(String(d)).port });
+    });
   });
 }
 
@@ -301,6 +307,18 @@ async function main() {
       tokens: boundTokens('dpop'),
     },
     {
+      // What a client does between refreshes: the same bound token, a fresh proof per request.
+      name: 'DPoP, one bound token repeated, fresh proofs',
+      expect: 200,
+      kinds: ['bare', 'native-dpop', ...(baseline ? ['native-dpop-baseline'] : [])],
+      peer: baseline ? 'native-dpop-baseline' : 'bare',
+      tokens: once(() => {
+        const key = proofKey('ES256');
+        const token = sign({ sub: 'user-0', jti: 'dpop-repeated', cnf: { jkt: key.jkt } }, { alg: 'ES256' });
+        return Array.from({ length: DISTINCT }, () => ({ sub: 'user-0', token, key, headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: resource, token }) } }));
+      }),
+    },
+    {
       // Nonces come from the server (a random secret per process, rotating each minute): the
       // proofs for `native-dpop-nonce` are signed with its current nonce just before each round
       // (not measured); the others take the precomputed proofs without one.
@@ -350,6 +368,9 @@ async function main() {
   const servers = {};
   for (const kind of allKinds) servers[kind] = await startServer(kind, issuer.issuer, resource, endpoint.url, redis?.url);
   const results = {};
+  // The report is rewritten after each scenario, so a run that stops early keeps what it measured.
+  const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.md`);
+  let finished = 0;
   try {
     for (const scenario of chosen) {
       // Warm up each server (discovery, JWKS, JIT) before measuring.
@@ -375,6 +396,10 @@ async function main() {
           ((results[scenario.name] ||= { peer: scenario.peer || 'mcp-auth', byKind: {} }).byKind[kind] ||= []).push(res);
         }
       }
+      finished++;
+      if (finished < chosen.length) {
+        fs.writeFileSync(file, `${render(`Partial: ${finished} of ${chosen.length} scenarios measured so far.`)}\n`);
+      }
     }
   } finally {
     for (const kind of allKinds) servers[kind].peak = rssKiB(servers[kind].child.pid);
@@ -384,75 +409,82 @@ async function main() {
     await redis?.stop();
   }
 
-  const lines = [];
-  const cpuModel = (os.cpus()[0] || {}).model || 'unknown CPU';
-  lines.push(`Machine: ${os.cpus().length} × ${cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
-  lines.push(`Command: npm run bench --${quick ? ' --quick' : ''}${only ? ` --only '${only}'` : ''}${baseline ? ` --baseline ${baseline}` : ''} (${ROUNDS} rounds × ${AMOUNT} requests, ${CONNECTIONS} connections, servers ${hasTaskset ? 'pinned to CPU 0, load on CPU 1' : 'not pinned'}; distinct-token scenarios never send a token twice)`);
-  lines.push('');
-  lines.push('| scenario | server | req/s (median) | p50 ms | p99 ms | server CPU µs/req | JS thread µs/req | vs bare | vs peer | checks |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
-  let allOk = true;
-  for (const [name, { peer, byKind }] of Object.entries(results)) {
-    const med = (kind, field) => (byKind[kind] ? median(byKind[kind].map((r) => r[field])) : NaN);
-    for (const kind of Object.keys(byKind)) {
-      const ok = byKind[kind].every((r) => r.ok);
-      allOk &&= ok;
-      const rps = med(kind, 'rps');
-      const ratio = (other) => (byKind[other] && other !== kind ? `${(rps / med(other, 'rps')).toFixed(2)}×` : '');
-      lines.push(`| ${name} | ${kind} | ${Math.round(rps)} | ${med(kind, 'p50')} | ${med(kind, 'p99')} | ${med(kind, 'cpuPerReq').toFixed(0)} | ${med(kind, 'jsCpuPerReq').toFixed(0)} | ${ratio('bare')} | ${ratio(peer)} | ${ok ? 'OK' : `FAILED ${JSON.stringify(byKind[kind].map((r) => r.counts))}`} |`);
-    }
-  }
-  lines.push('');
-  const overheads = Object.entries(checkCost).filter(([name]) => results[name]);
-  if (overheads.length) {
-    lines.push('Overhead: server CPU µs per request over bare Express, minus the signature check\'s own cost as that server pays it (measured in process, pinned, same keys and tokens: the addon\'s aws-lc check for this package\'s servers, node:crypto for mcp-auth). The physical limit is bare plus the addon\'s check. JS thread: its CPU µs per request over bare.');
+  const report = render();
+  console.log(report);
+  fs.writeFileSync(file, `${report}\n`);
+  console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
+  if (!allOk(results)) process.exitCode = 1;
+
+  /** The report of what `results` holds so far; `status`, when given, is its first line. */
+  function render(status) {
+    const lines = status ? [status, ''] : [];
+    const cpuModel = (os.cpus()[0] || {}).model || 'unknown CPU';
+    lines.push(`Machine: ${os.cpus().length} × ${cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+    lines.push(`Command: npm run bench --${quick ? ' --quick' : ''}${only ? ` --only '${only}'` : ''}${baseline ? ` --baseline ${baseline}` : ''} (${ROUNDS} rounds × ${AMOUNT} requests, ${CONNECTIONS} connections, servers ${hasTaskset ? 'pinned to CPU 0, load on CPU 1' : 'not pinned'}; distinct-token scenarios never send a token twice)`);
     lines.push('');
-    lines.push('| scenario | server | check µs (own) | added over bare µs | overhead µs | JS thread over bare µs | limit CPU µs/req | CPU vs limit |');
-    lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
-    for (const [name, check] of overheads) {
-      const { byKind } = results[name];
-      const med = (kind, field) => median(byKind[kind].map((r) => r[field]));
-      const limit = med('bare', 'cpuPerReq') + check.native;
-      for (const kind of Object.keys(byKind).filter((k) => k !== 'bare')) {
-        const own = kind.startsWith('native') ? check.native : check.node;
-        const cpu = med(kind, 'cpuPerReq');
-        const added = cpu - med('bare', 'cpuPerReq');
-        const js = med(kind, 'jsCpuPerReq') - med('bare', 'jsCpuPerReq');
-        lines.push(`| ${name} | ${kind} | ${own.toFixed(1)} | ${added.toFixed(1)} | ${(added - own).toFixed(1)} | ${js.toFixed(1)} | ${limit.toFixed(0)} | ${(cpu / limit).toFixed(2)}× |`);
+    lines.push('| scenario | server | req/s (median) | p50 ms | p99 ms | server CPU µs/req | JS thread µs/req | vs bare | vs peer | checks |');
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const [name, { peer, byKind }] of Object.entries(results)) {
+      const med = (kind, field) => (byKind[kind] ? median(byKind[kind].map((r) => r[field])) : NaN);
+      for (const kind of Object.keys(byKind)) {
+        const ok = byKind[kind].every((r) => r.ok);
+        const rps = med(kind, 'rps');
+        const ratio = (other) => (byKind[other] && other !== kind ? `${(rps / med(other, 'rps')).toFixed(2)}×` : '');
+        lines.push(`| ${name} | ${kind} | ${Math.round(rps)} | ${med(kind, 'p50')} | ${med(kind, 'p99')} | ${med(kind, 'cpuPerReq').toFixed(0)} | ${med(kind, 'jsCpuPerReq').toFixed(0)} | ${ratio('bare')} | ${ratio(peer)} | ${ok ? 'OK' : `FAILED ${JSON.stringify(byKind[kind].map((r) => r.counts))}`} |`);
       }
     }
     lines.push('');
+    const overheads = Object.entries(checkCost).filter(([name]) => results[name]);
+    if (overheads.length) {
+      lines.push('Overhead: server CPU µs per request over bare Express, minus the signature check\'s own cost as that server pays it (measured in process, pinned, same keys and tokens: the addon\'s aws-lc check for this package\'s servers, node:crypto for mcp-auth). The physical limit is bare plus the addon\'s check. JS thread: its CPU µs per request over bare.');
+      lines.push('');
+      lines.push('| scenario | server | check µs (own) | added over bare µs | overhead µs | JS thread over bare µs | limit CPU µs/req | CPU vs limit |');
+      lines.push('|---|---|---:|---:|---:|---:|---:|---:|');
+      for (const [name, check] of overheads) {
+        const { byKind } = results[name];
+        const med = (kind, field) => median(byKind[kind].map((r) => r[field]));
+        const limit = med('bare', 'cpuPerReq') + check.native;
+        for (const kind of Object.keys(byKind).filter((k) => k !== 'bare')) {
+          const own = kind.startsWith('native') ? check.native : check.node;
+          const cpu = med(kind, 'cpuPerReq');
+          const added = cpu - med('bare', 'cpuPerReq');
+          const js = med(kind, 'jsCpuPerReq') - med('bare', 'jsCpuPerReq');
+          lines.push(`| ${name} | ${kind} | ${own.toFixed(1)} | ${added.toFixed(1)} | ${(added - own).toFixed(1)} | ${js.toFixed(1)} | ${limit.toFixed(0)} | ${(cpu / limit).toFixed(2)}× |`);
+        }
+      }
+      lines.push('');
+    }
+    lines.push('The peer is mcp-auth 0.2.0; for the custom verifier a hand-written JS middleware calling the same function; for tool scopes this package with plain `requiredScopes` on the same POST; for AsyncLocalStorage the bare server without it; for introspection a custom verifier calling the endpoint with fetch.');
+    for (const [name, { byKind }] of Object.entries(results)) {
+      const counted = Object.entries(byKind).filter(([, rounds]) => rounds.every((r) => r.calls !== undefined));
+      if (counted.length === 0) continue;
+      const sum = (rounds, field) => rounds.reduce((a, r) => a + (field === 'calls' ? r.calls : Object.values(r.counts).reduce((x, y) => x + y, 0)), 0);
+      lines.push(`Introspection endpoint calls, ${name} (measured rounds, after warm-up): ${counted.map(([kind, rounds]) => `${kind} ${sum(rounds, 'calls')} for ${sum(rounds, 'requests')} requests`).join('; ')}`);
+    }
+    // What DPoP adds per request: bound tokens with proofs (dpop option on) against the same tokens
+    // unbound as Bearer (this package without the option).
+    const dpopRun = results['DPoP, distinct bound tokens, fresh proofs'];
+    const bearerRun = results['DPoP peer: the same tokens unbound, as Bearer'];
+    if (dpopRun && bearerRun) {
+      const med = (run, kind, field) => median(run.byKind[kind].map((r) => r[field]));
+      const base = med(bearerRun, 'native', 'cpuPerReq');
+      const parts = Object.keys(dpopRun.byKind)
+        .filter((k) => k !== 'bare')
+        .map((k) => {
+          const cpu = med(dpopRun, k, 'cpuPerReq');
+          return `${k} ${cpu.toFixed(0)} µs (+${(cpu - base).toFixed(0)} µs, ${(cpu / base).toFixed(2)}×; req/s ${(med(dpopRun, k, 'rps') / med(bearerRun, 'native', 'rps')).toFixed(2)}×)`;
+        });
+      lines.push(`DPoP vs Bearer, server CPU per request against native with Bearer (${base.toFixed(0)} µs): ${parts.join('; ')}`);
+    }
+    // VmHWM is a high-water mark: read from the live process for a partial report.
+    const peak = (k) => servers[k].peak ?? rssKiB(servers[k].child.pid);
+    lines.push(`Peak RSS (MiB)${status ? ' so far' : ''}: ${allKinds.map((k) => `${k} ${(peak(k) / 1024).toFixed(0)}`).join(', ')}`);
+    return lines.join('\n');
   }
-  lines.push('The peer is mcp-auth 0.2.0; for the custom verifier a hand-written JS middleware calling the same function; for tool scopes this package with plain `requiredScopes` on the same POST; for AsyncLocalStorage the bare server without it; for introspection a custom verifier calling the endpoint with fetch.');
-  for (const [name, { byKind }] of Object.entries(results)) {
-    const counted = Object.entries(byKind).filter(([, rounds]) => rounds.every((r) => r.calls !== undefined));
-    if (counted.length === 0) continue;
-    const sum = (rounds, field) => rounds.reduce((a, r) => a + (field === 'calls' ? r.calls : Object.values(r.counts).reduce((x, y) => x + y, 0)), 0);
-    lines.push(`Introspection endpoint calls, ${name} (measured rounds, after warm-up): ${counted.map(([kind, rounds]) => `${kind} ${sum(rounds, 'calls')} for ${sum(rounds, 'requests')} requests`).join('; ')}`);
-  }
-  // What DPoP adds per request: bound tokens with proofs (dpop option on) against the same tokens
-  // unbound as Bearer (this package without the option).
-  const dpopRun = results['DPoP, distinct bound tokens, fresh proofs'];
-  const bearerRun = results['DPoP peer: the same tokens unbound, as Bearer'];
-  if (dpopRun && bearerRun) {
-    const med = (run, kind, field) => median(run.byKind[kind].map((r) => r[field]));
-    const base = med(bearerRun, 'native', 'cpuPerReq');
-    const parts = Object.keys(dpopRun.byKind)
-      .filter((k) => k !== 'bare')
-      .map((k) => {
-        const cpu = med(dpopRun, k, 'cpuPerReq');
-        return `${k} ${cpu.toFixed(0)} µs (+${(cpu - base).toFixed(0)} µs, ${(cpu / base).toFixed(2)}×; req/s ${(med(dpopRun, k, 'rps') / med(bearerRun, 'native', 'rps')).toFixed(2)}×)`;
-      });
-    lines.push(`DPoP vs Bearer, server CPU per request against native with Bearer (${base.toFixed(0)} µs): ${parts.join('; ')}`);
-  }
-  lines.push(`Peak RSS (MiB): ${allKinds.map((k) => `${k} ${(servers[k].peak / 1024).toFixed(0)}`).join(', ')}`);
-  const report = lines.join('\n');
-  console.log(report);
-  const file = path.join(__dirname, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.md`);
-  fs.writeFileSync(file, `${report}\n`);
-  console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
-  if (!allOk) process.exitCode = 1;
 }
+
+/** Whether every round of every server passed its checks. */
+const allOk = (results) => Object.values(results).every(({ byKind }) => Object.values(byKind).every((rounds) => rounds.every((r) => r.ok)));
 
 main().catch((err) => {
   console.error(err);

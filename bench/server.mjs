@@ -81,7 +81,8 @@ function bare(req, res, next) {
 }
 
 async function authMiddleware() {
-  switch (kind.replace(/-baseline$/, '').replace(/-async$/, '')) {
+  const base = kind.replace(/-baseline$/, '').replace(/-async$/, '');
+  switch (base) {
     case 'native': {
       const { MCPAuth } = native();
       return new MCPAuth(config).bearerAuth('jwt', options);
@@ -124,9 +125,9 @@ async function authMiddleware() {
     case 'native-dpop-redis': {
       const { MCPAuth } = native();
       const dpop = { iatWindow: 900, replayStore: 'memory' };
-      if (kind === 'native-dpop-required') dpop.mode = 'required';
-      if (kind === 'native-dpop-nonce') dpop.nonce = true;
-      if (kind === 'native-dpop-redis') dpop.replayStore = { redis: process.env.REDIS_URL };
+      if (base === 'native-dpop-required') dpop.mode = 'required';
+      if (base === 'native-dpop-nonce') dpop.nonce = true;
+      if (base === 'native-dpop-redis') dpop.replayStore = { redis: process.env.REDIS_URL };
       return new MCPAuth(config).bearerAuth('jwt', { ...options, dpop });
     }
     case 'bare':
