@@ -11,7 +11,7 @@
 const express = require('express');
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
-const { MCPAuth, bearerAuthErrorDescription } = require('..');
+const { MCPAuth, bearerAuthErrorDescription, tokenVerificationErrorDescription } = require('..');
 const { createWhoamiApp } = require('../examples/whoami-server');
 const { listen, closeAll, request, decodeJwt, startProviderChild, bearerChallenge } = require('./helpers');
 const { dpopClient, jose } = require('./dpop-client');
@@ -127,6 +127,46 @@ describe("'allowed' mode (dpop: {})", () => {
     const res = await send(app.url, `Bearer ${client.token}`);
     expectDpopRefusal(res, 'dpop_bound_token', 'invalid_token', { resourceMetadata: app.metadata });
     expectNothingReflected(res, client.token);
+  });
+
+  test('a bound token that comes back with fresh proofs passes each time, with its own req.auth, until it expires (then 401 invalid_token)', async () => {
+    // The token's verification is kept for the requests after the first ones; its proofs are
+    // checked every time. A provider whose tokens live 3 s shows that the kept verdict ends at `exp`.
+    const shortLived = await startProviderChild('oidc-dpop-child.mjs', { env: { ACCESS_TOKEN_TTL: '3' } });
+    try {
+      const app = express();
+      const url = `${(await listen(app)).origin}/mcp`;
+      const auth = new MCPAuth({ protectedResources: { metadata: { resource: url, authorizationServers: [{ type: 'oidc', issuer: shortLived.issuer }] } } });
+      // The handler changes its req.auth: no later request may see that.
+      app.get('/mcp', auth.bearerAuth('jwt', { resource: url, dpop: {}, jwtVerify: { clockTolerance: 0 } }), (req, res) => {
+        const seen = structuredClone(req.auth);
+        req.auth.scopes.push('changed');
+        req.auth.claims.changed = true;
+        res.json({ auth: seen });
+      });
+      const client = await dpopClient({ issuer: shortLived.issuer, resource: url });
+      const { exp } = decodeJwt(client.token).payload;
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await client.request(url));
+      for (const res of answers) {
+        expect(res.status).toBe(200);
+        expect(res.body.auth).toEqual({ ...answers[0].body.auth, dpop: { jkt: client.jkt } });
+        expect(res.body.auth.scopes).toEqual(['read', 'write']);
+        expect(res.body.auth.claims.changed).toBeUndefined();
+      }
+      expect(new Set(answers.map((r) => r.proofs[0])).size).toBe(4);
+      // Past `exp` (whole seconds; no clock tolerance): refused, though the verdict was kept a moment ago.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 50));
+      const late = await client.request(url);
+      const description = tokenVerificationErrorDescription.invalid_token;
+      expect({ status: late.status, body: late.body }).toEqual({ status: 401, body: { error: 'invalid_token', error_description: description } });
+      const metadata = `${new URL(url).origin}/.well-known/oauth-protected-resource/mcp`;
+      expect(late.headers.get('www-authenticate')).toBe(`DPoP error="invalid_token", error_description="${description}", algs="${ALGS}", resource_metadata="${metadata}"`);
+      expect(late.headers.get('cache-control')).toBe('no-store');
+      expectNothingReflected(late, client.token);
+    } finally {
+      await shortLived.stop();
+    }
   });
 
   test('a replayed proof is refused on the same instance: 401 invalid_dpop_proof', async () => {

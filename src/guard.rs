@@ -16,6 +16,7 @@ use crate::options::{AudienceOption, BearerOptions};
 use crate::recent::{self, Recent};
 use crate::response::{ChallengeContext, DpopChallenge, Presented, Rejection};
 use crate::scopes::{self, Requested};
+use crate::verified_tokens::{self, VerifiedTokens};
 use crate::verifier::{self, Judgement, Verdict};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -69,6 +70,8 @@ pub struct Guard {
     clock: Arc<dyn Clock>,
     /// Tokens that passed verification lately, to tell which ones come back.
     recent: Recent,
+    /// Verified tokens that came back, for [`Guard::verify_token_reusing`] (the DPoP path).
+    verified: VerifiedTokens,
     /// DPoP proofs, with the `dpop` option on.
     dpop: Option<DpopVerifier>,
 }
@@ -168,6 +171,7 @@ impl Guard {
             fetcher,
             clock,
             recent: Recent::new(recent::DEFAULT_CAPACITY),
+            verified: VerifiedTokens::new(verified_tokens::DEFAULT_CAPACITY),
             dpop,
         })
     }
@@ -306,6 +310,21 @@ impl Guard {
         let until = self.options.claims.valid_until(&jwt.claims).map_or(refresh, |t| t.min(refresh));
         let info = AuthInfo::from_claims(token, jwt.claims)?;
         Ok(VerifiedJwt { info, until, key_epoch, seen_before: self.recent.seen_again(token) })
+    }
+
+    /// [`Guard::verify_token`], answered from the tokens verified before while their verdict
+    /// holds (see [`crate::verified_tokens`]). For the requests the JS memo never answers: those
+    /// with the `DPoP` scheme, whose proof is checked anew every time.
+    pub async fn verify_token_reusing(&self, token: &str) -> Result<Arc<AuthInfo>, AuthError> {
+        if let Some(info) = self.verified.get(token, self.clock.unix_seconds(), self.key_epoch()) {
+            return Ok(info);
+        }
+        let verified = self.verify_token(token).await?;
+        let info = Arc::new(verified.info);
+        if verified.seen_before {
+            self.verified.keep(info.clone(), verified.until, verified.key_epoch);
+        }
+        Ok(info)
     }
 
     /// Custom mode: waits for the verifier's verdict (`None` when it could not be called) at most
@@ -582,6 +601,44 @@ mod tests {
         assert_eq!(s.http.calls(JWKS), 2);
         assert_ne!(s.guard.key_epoch(), epoch);
         assert_eq!(code(&s, &token).await.err(), Some(ErrorCode::InvalidToken));
+    }
+
+    async fn reused(s: &Setup, token: &str) -> Result<Arc<AuthInfo>, ErrorCode> {
+        s.guard.verify_token_reusing(token).await.map_err(|e| e.code)
+    }
+
+    #[tokio::test]
+    async fn a_token_that_comes_back_is_answered_from_its_verdict_until_it_expires() {
+        let s = setup(json!({}));
+        let token = rs256(json!({ "exp": NOW + 120.0 }));
+        let first = reused(&s, &token).await.unwrap_or_else(|c| panic!("{c:?}"));
+        let second = reused(&s, &token).await.unwrap_or_else(|c| panic!("{c:?}"));
+        assert!(!Arc::ptr_eq(&first, &second), "verified again: the first use keeps nothing");
+        let third = reused(&s, &token).await.unwrap_or_else(|c| panic!("{c:?}"));
+        assert!(Arc::ptr_eq(&second, &third), "the kept verdict");
+        assert_eq!(third.subject.as_deref(), Some("u1"));
+        s.clock.advance(std::time::Duration::from_secs(121));
+        let after_exp = reused(&s, &token).await.unwrap_or_else(|c| panic!("{c:?}"));
+        assert!(!Arc::ptr_eq(&third, &after_exp), "past `exp` verified again (and within the 60 s tolerance)");
+        s.clock.advance(std::time::Duration::from_secs(60));
+        assert_eq!(reused(&s, &token).await.err(), Some(ErrorCode::InvalidToken), "expired beyond the tolerance");
+    }
+
+    #[tokio::test]
+    async fn a_kept_verdict_is_dropped_when_the_key_set_is_replaced() {
+        let s = setup(json!({}));
+        let only = |kid: &str| Ok(json!({ "keys": [crate::jwk::tests::jwk(kid)] }).to_string().into_bytes());
+        s.http.answer(JWKS, only("rsa-1"));
+        let token = rs256(json!({}));
+        for _ in 0..3 {
+            assert!(reused(&s, &token).await.is_ok());
+        }
+        // The issuer drops `rsa-1`; a token naming an unknown key makes the guard fetch the set.
+        s.http.answer(JWKS, only("ec-256"));
+        s.clock.advance(std::time::Duration::from_secs(31));
+        let es = sign("ec256.pem", A::ES256, Some("ec-256"), &claims(json!({})));
+        assert!(reused(&s, &es).await.is_ok());
+        assert_eq!(reused(&s, &token).await.err(), Some(ErrorCode::InvalidToken));
     }
 
     #[tokio::test]

@@ -33,6 +33,7 @@ pub mod response;
 pub mod scopes;
 pub mod server_config;
 pub mod server_validation;
+pub mod verified_tokens;
 pub mod verifier;
 
 #[cfg(feature = "napi")]

@@ -9,6 +9,7 @@ use crate::dpop::{DpopRequest, DpopVerifier, VerifiedProof};
 use crate::error::{AuthError, ErrorCode};
 use crate::guard::{Guard, Presentation};
 use crate::response::Presented;
+use std::sync::Arc;
 
 /// What a DPoP request adds to its token: its method, `req.originalUrl` and `DPoP` headers.
 pub(super) struct DpopCall {
@@ -20,11 +21,12 @@ pub(super) struct DpopCall {
     pub proofs: Vec<String>,
 }
 
-/// The identity `token` stands for, judged as in the guard's mode.
-async fn identity(guard: &Guard, judge: &Judge, token: &str) -> Result<AuthInfo, AuthError> {
+/// The identity `token` stands for, judged as in the guard's mode. A JWT that comes back is
+/// verified once (the introspection cache does the same for opaque tokens); the proof is not.
+async fn identity(guard: &Guard, judge: &Judge, token: &str) -> Result<Arc<AuthInfo>, AuthError> {
     match judge {
-        Judge::Jwt => Ok(guard.verify_token(token).await?.info),
-        Judge::Introspection(introspector) => Ok(introspector.introspect(token).await?.info),
+        Judge::Jwt => guard.verify_token_reusing(token).await,
+        Judge::Introspection(introspector) => Ok(Arc::new(introspector.introspect(token).await?.info)),
         // `dpop` is refused in custom mode when the options are checked.
         Judge::Custom { .. } => Err(AuthError::new(ErrorCode::ServerError)),
     }
@@ -38,7 +40,7 @@ async fn proven(
     judge: &Judge,
     token: &str,
     call: &DpopCall,
-) -> Result<(AuthInfo, VerifiedProof), AuthError> {
+) -> Result<(Arc<AuthInfo>, VerifiedProof), AuthError> {
     let info = identity(guard, judge, token).await?;
     let request =
         DpopRequest { method: &call.method, original_url: &call.url, access_token: token, proofs: &call.proofs };
