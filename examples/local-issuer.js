@@ -25,12 +25,24 @@ const ALGORITHMS = {
   EdDSA: ['EdDSA', null, {}],
 };
 
+// A key pair as DER, then as key objects of its own. Exporting a key object straight from
+// `generateKeyPairSync` can hang Node 20 for good: a garbage collection during the export may
+// destroy the generation job, whose destructor takes the mutex the export holds.
+function keyPair(type, options) {
+  const der = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } };
+  const { privateKey, publicKey } = crypto.generateKeyPairSync(type, { ...options, ...der });
+  return {
+    privateKey: crypto.createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: crypto.createPublicKey({ key: publicKey, format: 'der', type: 'spki' }),
+  };
+}
+
 function generateKeys() {
   const pairs = {
-    RS256: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }),
-    ES256: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }),
-    ES384: crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }),
-    EdDSA: crypto.generateKeyPairSync('ed25519'),
+    RS256: keyPair('rsa', { modulusLength: 2048 }),
+    ES256: keyPair('ec', { namedCurve: 'P-256' }),
+    ES384: keyPair('ec', { namedCurve: 'P-384' }),
+    EdDSA: keyPair('ed25519'),
   };
   const keys = {};
   for (const [alg, { privateKey, publicKey }] of Object.entries(pairs)) {
