@@ -126,11 +126,13 @@ beforeAll(async () => {
   add('kty-ec', rsaKey, { ...rsaJwk, kty: 'EC' });
   add('ec-alg-rs256', issuer.keys.ES256.privateKey, { ...ecJwk, alg: 'RS256' });
   add('ec-wrong-crv', issuer.keys.ES256.privateKey, { ...ecJwk, crv: 'P-384', alg: undefined });
-  const k1 = crypto.generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
-  add('secp256k1', k1.privateKey, { ...k1.publicKey.export({ format: 'jwk' }) });
+  // The JWKs come out of the generation: exporting a freshly generated key object can hang Node 20.
+  const asJwk = { publicKeyEncoding: { format: 'jwk' } };
+  const k1 = crypto.generateKeyPairSync('ec', { namedCurve: 'secp256k1', ...asJwk });
+  add('secp256k1', k1.privateKey, { ...k1.publicKey });
   for (const bits of [1024, 2040]) {
-    const small = crypto.generateKeyPairSync('rsa', { modulusLength: bits });
-    add(`rsa-${bits}`, small.privateKey, small.publicKey.export({ format: 'jwk' }));
+    const small = crypto.generateKeyPairSync('rsa', { modulusLength: bits, ...asJwk });
+    add(`rsa-${bits}`, small.privateKey, small.publicKey);
   }
   // A symmetric key in the JWKS: an HMAC token keyed with it must still fail.
   extra.oct = { privateKey: Buffer.from('a shared secret of 32 bytes!!!!!'), jwk: { kty: 'oct', kid: 'oct', k: b64('a shared secret of 32 bytes!!!!!') } };

@@ -387,8 +387,8 @@ describe('resource mode with OIDC discovery', () => {
     });
 
     test('a key embedded in the jwk header is not trusted', async () => {
-      const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const header = { alg: 'ES256', typ: 'JWT', jwk: publicKey.export({ format: 'jwk' }) };
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { format: 'jwk' } });
+      const header = { alg: 'ES256', typ: 'JWT', jwk: publicKey };
       expectInvalidToken(await withToken(url, issuer.signWith(privateKey, 'ES256', header, claimsFor(issuer))));
     });
 

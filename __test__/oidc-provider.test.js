@@ -16,8 +16,9 @@ jest.setTimeout(60000);
 
 
 function rsaKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: `k-${crypto.randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
+  // The JWK comes out of the generation: exporting a freshly generated key object can hang Node 20 (see examples/local-issuer.js).
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { format: 'jwk' } });
+  return { ...privateKey, kid: `k-${crypto.randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
 }
 
 /** Starts the provider with `keys` on `port` (0: any); resolves `{ issuer, port, stop() }`. */

@@ -78,8 +78,8 @@ const { MCPAuth } = require('mcp-auth-native');
   return `${head}
 async function main() {
   const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { format: 'jwk' } });
+  const jwk = { ...publicKey, kid: 'k1', alg: 'RS256', use: 'sig' };
   const idp = http.createServer();
   await listen(idp);
   const issuer = 'http://127.0.0.1:' + idp.address().port;

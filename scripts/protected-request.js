@@ -10,8 +10,9 @@ const { MCPAuth } = require('mcp-auth-native');
 
 const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', r));
 async function main() {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+  // The JWK comes out of the generation: exporting a freshly generated key object can hang Node 20.
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { format: 'jwk' } });
+  const jwk = { ...publicKey, kid: 'k1', alg: 'ES256', use: 'sig' };
   const idp = http.createServer();
   await listen(idp);
   const issuer = `http://127.0.0.1:${idp.address().port}`;
