@@ -8,10 +8,13 @@
 //! `cacheMaxAge`) and while the key epoch is the one it was verified under.
 //!
 //! Only tokens that came back are kept ([`crate::recent::Recent`] decides), in two generations
-//! of at most `capacity` entries each.
+//! of at most `capacity` entries each. Entries are found by a keyed 64-bit digest of the token
+//! and answered only when the kept identity's token is the very same string, so the token is
+//! stored once and a digest collision can only cost a verification.
 
 use crate::auth_info::AuthInfo;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 /// Tokens per generation used by [`crate::guard::Guard`]: as many as the JS memo keeps.
@@ -25,13 +28,14 @@ struct Entry {
 }
 
 struct Generations {
-    current: HashMap<String, Entry>,
-    previous: HashMap<String, Entry>,
+    current: HashMap<u64, Entry>,
+    previous: HashMap<u64, Entry>,
 }
 
 /// A bounded map from verified tokens to their identities.
 pub struct VerifiedTokens {
     generations: Mutex<Generations>,
+    hasher: RandomState,
     capacity: usize,
 }
 
@@ -39,41 +43,45 @@ impl VerifiedTokens {
     /// An empty map holding at most `2 × capacity` tokens.
     pub fn new(capacity: usize) -> Self {
         let generations = Generations { current: HashMap::new(), previous: HashMap::new() };
-        VerifiedTokens { generations: Mutex::new(generations), capacity: capacity.max(1) }
+        VerifiedTokens { generations: Mutex::new(generations), hasher: RandomState::new(), capacity: capacity.max(1) }
     }
 
     /// The identity kept for exactly `token`, if its verdict still holds at `now` (seconds since
     /// the epoch) under `key_epoch`. An entry that no longer holds is dropped.
     pub fn get(&self, token: &str, now: f64, key_epoch: u64) -> Option<Arc<AuthInfo>> {
+        let digest = self.hasher.hash_one(token);
         let Ok(mut g) = self.generations.lock() else {
             return None;
         };
-        if !g.current.contains_key(token) {
-            let entry = g.previous.remove(token)?;
-            self.put(&mut g, token.to_owned(), entry);
+        if !g.current.contains_key(&digest) {
+            let entry = g.previous.remove(&digest)?;
+            Self::put(&mut g, self.capacity, digest, entry);
         }
-        let entry = g.current.get(token)?;
+        let entry = g.current.get(&digest)?;
+        if entry.info.token != token {
+            return None; // another token with the same digest
+        }
         if entry.until > now && entry.key_epoch == key_epoch {
             return Some(entry.info.clone());
         }
-        g.current.remove(token);
+        g.current.remove(&digest);
         None
     }
 
     /// Keeps `info`, verified under `key_epoch`, for its token until `until`.
     pub fn keep(&self, info: Arc<AuthInfo>, until: f64, key_epoch: u64) {
+        let digest = self.hasher.hash_one(info.token.as_str());
         let Ok(mut g) = self.generations.lock() else {
             return;
         };
-        let token = info.token.clone();
-        self.put(&mut g, token, Entry { info, until, key_epoch });
+        Self::put(&mut g, self.capacity, digest, Entry { info, until, key_epoch });
     }
 
-    fn put(&self, g: &mut Generations, token: String, entry: Entry) {
-        if g.current.len() >= self.capacity && !g.current.contains_key(&token) {
+    fn put(g: &mut Generations, capacity: usize, digest: u64, entry: Entry) {
+        if g.current.len() >= capacity && !g.current.contains_key(&digest) {
             g.previous = std::mem::take(&mut g.current);
         }
-        g.current.insert(token, entry);
+        g.current.insert(digest, entry);
     }
 }
 
