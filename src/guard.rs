@@ -581,23 +581,31 @@ mod tests {
         assert!(!verified(&s, &rs256(json!({ "sub": "u2" }))).await.seen_before);
     }
 
+    /// Makes the issuer's key set hold only the key `kid`.
+    fn serve_only(s: &Setup, kid: &str) {
+        s.http.answer(JWKS, Ok(json!({ "keys": [crate::jwk::tests::jwk(kid)] }).to_string().into_bytes()));
+    }
+
+    /// The issuer rotates: the new set no longer has `rsa-1`. A token naming an unknown key,
+    /// after the cooldown, makes the guard fetch it.
+    async fn rotate_away_from_rsa_1(s: &Setup) {
+        serve_only(s, "ec-256");
+        s.clock.advance(std::time::Duration::from_secs(31));
+        let es = sign("ec256.pem", A::ES256, Some("ec-256"), &claims(json!({})));
+        assert!(code(s, &es).await.is_ok());
+    }
+
     #[tokio::test]
     async fn the_key_epoch_changes_when_a_key_set_is_replaced() {
         let s = setup(json!({}));
-        let only = |kid: &str| Ok(json!({ "keys": [crate::jwk::tests::jwk(kid)] }).to_string().into_bytes());
-        s.http.answer(JWKS, only("rsa-1"));
+        serve_only(&s, "rsa-1");
         let token = rs256(json!({}));
         let first = verified(&s, &token).await;
         let epoch = s.guard.key_epoch();
         assert_eq!(first.key_epoch, 0, "taken before the first fetch");
         assert_ne!(epoch, 0);
         assert_eq!(verified(&s, &token).await.key_epoch, epoch, "stable while the set is");
-        // The issuer rotates: the new set no longer has `rsa-1`. A token naming an unknown key,
-        // after the cooldown, makes the guard fetch it.
-        s.http.answer(JWKS, only("ec-256"));
-        s.clock.advance(std::time::Duration::from_secs(31));
-        let es = sign("ec256.pem", A::ES256, Some("ec-256"), &claims(json!({})));
-        assert!(code(&s, &es).await.is_ok());
+        rotate_away_from_rsa_1(&s).await;
         assert_eq!(s.http.calls(JWKS), 2);
         assert_ne!(s.guard.key_epoch(), epoch);
         assert_eq!(code(&s, &token).await.err(), Some(ErrorCode::InvalidToken));
@@ -627,17 +635,13 @@ mod tests {
     #[tokio::test]
     async fn a_kept_verdict_is_dropped_when_the_key_set_is_replaced() {
         let s = setup(json!({}));
-        let only = |kid: &str| Ok(json!({ "keys": [crate::jwk::tests::jwk(kid)] }).to_string().into_bytes());
-        s.http.answer(JWKS, only("rsa-1"));
+        serve_only(&s, "rsa-1");
         let token = rs256(json!({}));
         for _ in 0..3 {
             assert!(reused(&s, &token).await.is_ok());
         }
-        // The issuer drops `rsa-1`; a token naming an unknown key makes the guard fetch the set.
-        s.http.answer(JWKS, only("ec-256"));
-        s.clock.advance(std::time::Duration::from_secs(31));
-        let es = sign("ec256.pem", A::ES256, Some("ec-256"), &claims(json!({})));
-        assert!(reused(&s, &es).await.is_ok());
+        assert!(Arc::ptr_eq(&reused(&s, &token).await.unwrap(), &reused(&s, &token).await.unwrap()), "kept");
+        rotate_away_from_rsa_1(&s).await;
         assert_eq!(reused(&s, &token).await.err(), Some(ErrorCode::InvalidToken));
     }
 

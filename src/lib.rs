@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod dpop;
 pub mod error;
 pub mod fetch;
+pub mod generations;
 pub mod guard;
 pub mod inspect;
 pub mod introspection;

@@ -4,30 +4,23 @@
 //! each used once then costs a 64-bit digest a token here, and nothing elsewhere. The set is bounded: two
 //! generations of at most `capacity` digests each, the older dropped when the newer fills up.
 
-use std::collections::HashSet;
+use crate::generations::Generations;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 /// Digests per generation used by [`crate::guard::Guard`]: at most 2 × 64 Ki tokens (about 2.5 MiB).
 pub const DEFAULT_CAPACITY: usize = 64 * 1024;
 
-struct Generations {
-    current: HashSet<u64>,
-    previous: HashSet<u64>,
-}
-
 /// A bounded set of recently seen tokens.
 pub struct Recent {
-    generations: Mutex<Generations>,
+    generations: Mutex<Generations<()>>,
     hasher: RandomState,
-    capacity: usize,
 }
 
 impl Recent {
     /// An empty set holding at most `2 × capacity` digests.
     pub fn new(capacity: usize) -> Self {
-        let generations = Generations { current: HashSet::new(), previous: HashSet::new() };
-        Recent { generations: Mutex::new(generations), hasher: RandomState::new(), capacity: capacity.max(1) }
+        Recent { generations: Mutex::new(Generations::new(capacity)), hasher: RandomState::new() }
     }
 
     /// Records `token` and says whether it was seen before. A digest collision only makes a new
@@ -37,15 +30,11 @@ impl Recent {
         let Ok(mut g) = self.generations.lock() else {
             return false;
         };
-        if g.current.contains(&digest) {
+        if g.get(digest).is_some() {
             return true;
         }
-        let before = g.previous.remove(&digest);
-        if g.current.len() >= self.capacity {
-            g.previous = std::mem::take(&mut g.current);
-        }
-        g.current.insert(digest);
-        before
+        g.insert(digest, ());
+        false
     }
 }
 

@@ -3,7 +3,7 @@
 //! A DPoP request is answered anew every time: its proof is new on each request and is checked
 //! every time. Its access token is not new: a client sends the same token, with fresh proofs,
 //! until it expires. This keeps the verification of such a token (signature and claims) so
-//! that only the proof is checked again. An entry is the exact token string with its identity,
+//! that only the proof is checked again. An entry is a token's identity (which holds the token),
 //! and holds until the verdict's `until` (the token's `exp`, its maximum age and one JWKS
 //! `cacheMaxAge`) and while the key epoch is the one it was verified under.
 //!
@@ -13,7 +13,7 @@
 //! stored once and a digest collision can only cost a verification.
 
 use crate::auth_info::AuthInfo;
-use std::collections::HashMap;
+use crate::generations::Generations;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
@@ -27,23 +27,16 @@ struct Entry {
     key_epoch: u64,
 }
 
-struct Generations {
-    current: HashMap<u64, Entry>,
-    previous: HashMap<u64, Entry>,
-}
-
 /// A bounded map from verified tokens to their identities.
 pub struct VerifiedTokens {
-    generations: Mutex<Generations>,
+    generations: Mutex<Generations<Entry>>,
     hasher: RandomState,
-    capacity: usize,
 }
 
 impl VerifiedTokens {
     /// An empty map holding at most `2 × capacity` tokens.
     pub fn new(capacity: usize) -> Self {
-        let generations = Generations { current: HashMap::new(), previous: HashMap::new() };
-        VerifiedTokens { generations: Mutex::new(generations), hasher: RandomState::new(), capacity: capacity.max(1) }
+        VerifiedTokens { generations: Mutex::new(Generations::new(capacity)), hasher: RandomState::new() }
     }
 
     /// The identity kept for exactly `token`, if its verdict still holds at `now` (seconds since
@@ -53,18 +46,14 @@ impl VerifiedTokens {
         let Ok(mut g) = self.generations.lock() else {
             return None;
         };
-        if !g.current.contains_key(&digest) {
-            let entry = g.previous.remove(&digest)?;
-            Self::put(&mut g, self.capacity, digest, entry);
-        }
-        let entry = g.current.get(&digest)?;
+        let entry = g.get(digest)?;
         if entry.info.token != token {
             return None; // another token with the same digest
         }
         if entry.until > now && entry.key_epoch == key_epoch {
             return Some(entry.info.clone());
         }
-        g.current.remove(&digest);
+        g.remove(digest);
         None
     }
 
@@ -74,14 +63,7 @@ impl VerifiedTokens {
         let Ok(mut g) = self.generations.lock() else {
             return;
         };
-        Self::put(&mut g, self.capacity, digest, Entry { info, until, key_epoch });
-    }
-
-    fn put(g: &mut Generations, capacity: usize, digest: u64, entry: Entry) {
-        if g.current.len() >= capacity && !g.current.contains_key(&digest) {
-            g.previous = std::mem::take(&mut g.current);
-        }
-        g.current.insert(digest, entry);
+        g.insert(digest, Entry { info, until, key_epoch });
     }
 }
 
