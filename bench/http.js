@@ -15,9 +15,10 @@
 // by introspection (bearerAuth('introspection') against a custom verifier calling the same
 // endpoint with fetch; the endpoint, in this process, counts its calls); and DPoP (RFC 9449):
 // distinct bound tokens, each with its own client key and a fresh proof per request (signed
-// before the run, like the tokens), and one bound token repeated with fresh proofs, in 'allowed' and 'required' mode with the memory replay
-// store, with server nonces, and with the Redis store (a redis-server of its own, when installed), against the same
-// tokens unbound as plain Bearer, to this package without and with the dpop option.
+// before the run, like the tokens), and one bound token repeated with fresh proofs; in
+// 'allowed' and 'required' mode with the memory replay store, with server nonces, and with the
+// Redis store (a redis-server of its own, when installed); against the same tokens unbound as
+// plain Bearer, to this package without and with the dpop option.
 
 const { spawn, spawnSync } = require('node:child_process');
 const os = require('node:os');
