@@ -6,7 +6,8 @@
 //
 //   npm run bench:gc                         bare, js-custom, native-custom, native
 //   npm run bench:gc -- --connections 1      one request in flight at a time
-//   npm run bench:gc -- native mcp-auth      other kinds
+//   npm run bench:gc -- native mcp-auth      other kinds (those a Bearer RS256 token suits: not
+//                                            the introspection or DPoP ones)
 //
 // Promoted bytes show what survives in young objects between collections: a request that waits
 // across an event-loop turn (for the worker thread, or for a thread-safe call) keeps Express's
@@ -68,7 +69,8 @@ const total = (lines, name) =>
 async function main() {
   const issuer = await startLocalIssuer({ type: 'oidc' });
   const resource = 'https://bench.example.com/mcp';
-  const tokens = Array.from({ length: WARMUP + REQUESTS + CONNECTIONS }, (_, i) =>
+  // Each load may set up one request per connection beyond its amount.
+  const tokens = Array.from({ length: WARMUP + REQUESTS + 2 * CONNECTIONS }, (_, i) =>
     issuer.sign({ aud: resource, scope: 'read', sub: `user-${i}` }, { expiresIn: 3600 }),
   );
   const described = `${REQUESTS} distinct RS256 tokens, ${CONNECTIONS} connection${CONNECTIONS === 1 ? '' : 's'}`;
@@ -86,16 +88,20 @@ async function main() {
         requests: [{ setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${tokens[next++]}` } }) }],
         setupClient: (client) => client.on('response', (status) => status !== 200 && failed++),
       });
-    await load(WARMUP);
-    const before = gcLines.length;
-    await load(REQUESTS);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const measured = gcLines.slice(before);
-    if (failed > 0) throw new Error(`${kind}: ${failed} answers were not 200`);
-    const perRequest = (name) => (total(measured, name) / REQUESTS).toFixed(0);
-    console.log(`| ${kind} | ${measured.length} | ${perRequest('allocated')} | ${perRequest('promoted')} |`);
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await load(WARMUP);
+      const before = gcLines.length;
+      await load(REQUESTS);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const measured = gcLines.slice(before);
+      if (failed > 0) throw new Error(`${kind}: ${failed} answers were not 200`);
+      const perRequest = (name) => (total(measured, name) / REQUESTS).toFixed(0);
+      console.log(`| ${kind} | ${measured.length} | ${perRequest('allocated')} | ${perRequest('promoted')} |`);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
   await issuer.close();
 }
